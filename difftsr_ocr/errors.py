@@ -10,12 +10,12 @@ from __future__ import annotations
 import enum
 
 __all__ = [
-    "ExitCode",
-    "DifftsrError",
     "ConfigError",
-    "WeightsError",
-    "InputImageError",
     "DeviceError",
+    "DifftsrError",
+    "ExitCode",
+    "InputImageError",
+    "WeightsError",
 ]
 
 

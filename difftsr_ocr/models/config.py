@@ -23,16 +23,16 @@ import yaml
 from difftsr_ocr.errors import ConfigError
 
 __all__ = [
+    "BERTConfig",
+    "DiffTSRConfig",
+    "MoMConfig",
+    "TDMConfig",
+    "TransOCRConfig",
     "UNetConfig",
     "VAEConfig",
-    "TDMConfig",
-    "BERTConfig",
-    "MoMConfig",
-    "TransOCRConfig",
-    "DiffTSRConfig",
-    "load_difftsr_config",
     "difftsr_config_from_official",
     "difftsr_config_to_official",
+    "load_difftsr_config",
 ]
 
 # Latent scale of the f4 KL-VAE, from the official DiffTSR_pipline and MoM_model
@@ -113,7 +113,9 @@ class TDMConfig:
 
     def __post_init__(self) -> None:
         if self.transformer_reversible:
-            raise ConfigError("TDM transformer_reversible: true is not supported (inference is identical; set it to false)")
+            raise ConfigError(
+                "TDM transformer_reversible: true is not supported (inference is identical; set it to false)"
+            )
         if not self.receives_context:
             raise ConfigError("TDM receives_context: false is not a DiffTSR configuration; set it to true")
 
@@ -130,7 +132,9 @@ class BERTConfig:
 
     def __post_init__(self) -> None:
         if self.use_tokenizer:
-            raise ConfigError("MoM_Transformer use_tokenizer: true needs a HuggingFace tokenizer DiffTSR never uses; set it to false")
+            raise ConfigError(
+                "MoM_Transformer use_tokenizer: true needs a HuggingFace tokenizer DiffTSR never uses; set it to false"
+            )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,8 +208,7 @@ def _build(cls: type, params: Mapping[str, Any], where: str, source: str) -> Any
     unknown = sorted(set(params) - fields)
     if unknown:
         raise ConfigError(
-            f"{source}: unknown key(s) {', '.join(unknown)} under {where}; "
-            f"allowed: {', '.join(sorted(fields))}"
+            f"{source}: unknown key(s) {', '.join(unknown)} under {where}; allowed: {', '.join(sorted(fields))}"
         )
     try:
         return cls(**{k: _tupled(v) for k, v in params.items()})
@@ -222,7 +225,9 @@ def _section(node: Any, key: str, target: str, where: str, source: str) -> Mappi
         raise ConfigError(f"{source}: '{where}.{key}' must be a mapping with target/params")
     extra = sorted(set(section) - {"target", "params"})
     if extra:
-        raise ConfigError(f"{source}: unknown key(s) {', '.join(extra)} in {where}.{key}; only target and params are allowed")
+        raise ConfigError(
+            f"{source}: unknown key(s) {', '.join(extra)} in {where}.{key}; only target and params are allowed"
+        )
     if section.get("target") != target:
         raise ConfigError(
             f"{source}: {where}.{key}.target is {section.get('target')!r}; "
@@ -244,13 +249,25 @@ def difftsr_config_from_official(document: Mapping[str, Any], source: str = "<co
         raise ConfigError(f"{source}: missing {', '.join(missing)} under model.params")
     scale_factor = top.pop("scale_factor", LATENT_SCALE)
     head = _build(DiffTSRConfig, {k: v for k, v in top.items()}, "model.params", source)
-    idm = _build(UNetConfig, _section(root, "IDM_Unet_config", _TARGETS["IDM_Unet_config"], "model.params", source), "IDM_Unet_config", source)
-    tdm = _build(TDMConfig, _section(root, "TDM_Decoder_config", _TARGETS["TDM_Decoder_config"], "model.params", source), "TDM_Decoder_config", source)
+    idm = _build(
+        UNetConfig,
+        _section(root, "IDM_Unet_config", _TARGETS["IDM_Unet_config"], "model.params", source),
+        "IDM_Unet_config",
+        source,
+    )
+    tdm = _build(
+        TDMConfig,
+        _section(root, "TDM_Decoder_config", _TARGETS["TDM_Decoder_config"], "model.params", source),
+        "TDM_Decoder_config",
+        source,
+    )
 
     mom_params = dict(_section(root, "MoM_module_config", _TARGETS["MoM_module_config"], "model.params", source))
     mom_where = "model.params.MoM_module_config.params"
     mom_unet = _build(UNetConfig, _section(mom_params, "MoM_Unet", _UNET_TARGET, mom_where, source), "MoM_Unet", source)
-    bert = _build(BERTConfig, _section(mom_params, "MoM_Transformer", _BERT_TARGET, mom_where, source), "MoM_Transformer", source)
+    bert = _build(
+        BERTConfig, _section(mom_params, "MoM_Transformer", _BERT_TARGET, mom_where, source), "MoM_Transformer", source
+    )
     del mom_params["MoM_Unet"], mom_params["MoM_Transformer"]
     mom = _build(MoMConfig, {**mom_params, "unet": mom_unet, "text_encoder": bert}, "MoM_module_config", source)
 
@@ -261,7 +278,9 @@ def difftsr_config_from_official(document: Mapping[str, Any], source: str = "<co
     vae = _build(VAEConfig, {**vae_params, **ddconfig, "scale_factor": scale_factor}, "VAE_model_config", source)
 
     if sections["Text_Prediction_config"] is not None:
-        text_params = _section(root, "Text_Prediction_config", _TARGETS["Text_Prediction_config"], "model.params", source)
+        text_params = _section(
+            root, "Text_Prediction_config", _TARGETS["Text_Prediction_config"], "model.params", source
+        )
         if text_params:
             raise ConfigError(f"{source}: Text_Prediction_config takes no params (the official recogniser is fixed)")
 
@@ -276,13 +295,17 @@ def _check_consistency(config: DiffTSRConfig, source: str) -> None:
     if config.tdm.num_classes != config.num_classes:
         problems.append(f"TDM num_classes {config.tdm.num_classes} != model num_classes {config.num_classes}")
     if config.tdm.transformer_dim != config.transformer_dim:
-        problems.append(f"TDM transformer_dim {config.tdm.transformer_dim} != model transformer_dim {config.transformer_dim}")
+        problems.append(
+            f"TDM transformer_dim {config.tdm.transformer_dim} != model transformer_dim {config.transformer_dim}"
+        )
     if config.mom.text_encoder.n_embed != config.idm_unet.context_dim:
         problems.append(
             f"MoM_Transformer n_embed {config.mom.text_encoder.n_embed} != IDM_Unet context_dim {config.idm_unet.context_dim}"
         )
     if config.mom.context_dim != config.mom.unet.context_dim:
-        problems.append(f"MoM context_dim {config.mom.context_dim} != MoM_Unet context_dim {config.mom.unet.context_dim}")
+        problems.append(
+            f"MoM context_dim {config.mom.context_dim} != MoM_Unet context_dim {config.mom.unet.context_dim}"
+        )
     if config.tdm.max_seq_len != config.max_length or config.mom.text_encoder.max_seq_len != config.max_length:
         problems.append(f"TDM/MoM max_seq_len must equal max_length {config.max_length}")
     if problems:
@@ -326,7 +349,9 @@ def load_difftsr_config(path: str | Path) -> DiffTSRConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file; pass the path of a DiffTSR_config.yaml (see configs/)") from None
+        raise ConfigError(
+            f"{path}: no such config file; pass the path of a DiffTSR_config.yaml (see configs/)"
+        ) from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot read the config ({error}); pass a UTF-8 YAML file") from None
     try:
@@ -334,5 +359,7 @@ def load_difftsr_config(path: str | Path) -> DiffTSRConfig:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}: not valid YAML{where}; fix the syntax or start again from configs/DiffTSR_config.yaml") from None
+        raise ConfigError(
+            f"{path}: not valid YAML{where}; fix the syntax or start again from configs/DiffTSR_config.yaml"
+        ) from None
     return difftsr_config_from_official(document, source=str(path))

@@ -1,0 +1,137 @@
+"""The joint IDM/TDM denoising loop of DiffTSR, on batches, with every random draw injectable.
+
+The networks and the samplers know nothing of each other; this loop is where they meet,
+exactly in the order of the official ``DiffTSR_sample``: per step, MoM reads the current
+latent and transcript, the IDM U-Net predicts the noise under MoM's text condition, DDIM
+steps the latent, and (when text refinement is on) the TDM steps the transcript under
+MoM's image condition.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Protocol
+
+import torch
+
+from difftsr_ocr.models.difftsr import DiffTSRNetworks
+from difftsr_ocr.samplers.ddim import DDIMConfig, DDIMSampler
+from difftsr_ocr.samplers.multinomial import MultinomialConfig, MultinomialSampler
+
+__all__ = [
+    "SamplingConfig",
+    "NoiseSource",
+    "SeededNoise",
+    "SamplingResult",
+    "StepState",
+    "tdm_timestep",
+    "joint_denoise",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class SamplingConfig:
+    # The official defaults: 200 DDIM steps, eta 0.2, TDM never run (general=True).
+    steps: int = 200
+    eta: float = 0.2
+    refine_text: bool = False
+
+
+class NoiseSource(Protocol):
+    """Where the loop's randomness comes from, so tests can inject the official draws."""
+
+    def initial(self, shape: torch.Size, device: torch.device) -> torch.Tensor: ...
+
+    def step(self, position: int, shape: torch.Size, device: torch.device) -> torch.Tensor: ...
+
+    def uniforms(self, position: int, shape: torch.Size, device: torch.device) -> torch.Tensor: ...
+
+
+class SeededNoise:
+    """One generator per crop: a crop's draws do not depend on its batch or position in it."""
+
+    def __init__(self, seeds: list[int], device: torch.device | str) -> None:
+        self._generators = [torch.Generator(device=device).manual_seed(seed) for seed in seeds]
+
+    def _draw(self, kind: Callable[..., torch.Tensor], shape: torch.Size, device: torch.device) -> torch.Tensor:
+        if shape[0] != len(self._generators):
+            raise ValueError(f"noise for {shape[0]} crops requested from {len(self._generators)} generators")
+        return torch.cat([kind((1, *shape[1:]), generator=g, device=device) for g in self._generators])
+
+    def initial(self, shape: torch.Size, device: torch.device) -> torch.Tensor:
+        return self._draw(torch.randn, shape, device)
+
+    def step(self, position: int, shape: torch.Size, device: torch.device) -> torch.Tensor:
+        return self._draw(torch.randn, shape, device)
+
+    def uniforms(self, position: int, shape: torch.Size, device: torch.device) -> torch.Tensor:
+        return self._draw(torch.rand, shape, device)
+
+
+@dataclasses.dataclass(frozen=True)
+class SamplingResult:
+    latents: torch.Tensor  # z_0, unscaled, [B, 3, h, w]
+    tokens: torch.Tensor  # transcript ids after the loop, [B, L]
+    token_log_probs: torch.Tensor | None  # TDM's last x0 estimate [B, K, L] (refine_text only)
+
+
+def tdm_timestep(ddim_index: int) -> int:
+    """The TDM timestep used at a DDIM index.
+
+    Upstream hands the TDM the DDIM *index* (19..0 for 20 steps), not the DDPM step the
+    U-Nets see (951..1). The TDM was trained on 0..999, so it is asked about
+    nearly-clean text at every step; reproduced, because that is what the weights expect.
+    """
+    return ddim_index
+
+
+@dataclasses.dataclass(frozen=True)
+class StepState:
+    """Handed to ``on_step`` after each step; tensors stay on the device (no sync)."""
+
+    done: int
+    total: int
+    latents: torch.Tensor
+    tokens: torch.Tensor
+
+
+StepCallback = Callable[[StepState], None]
+
+
+def joint_denoise(
+    networks: DiffTSRNetworks,
+    z_lr: torch.Tensor,
+    tokens: torch.Tensor,
+    config: SamplingConfig,
+    noise: NoiseSource,
+    on_step: StepCallback | None = None,
+) -> SamplingResult:
+    """Run the DiffTSR loop from the LR latent ``z_lr`` and the text prior ``tokens``.
+
+    No host synchronisation happens inside the loop; ``on_step`` sees the state after each
+    step and must not synchronise either if it wants to keep the GPU busy.
+    """
+    ddim = DDIMSampler(DDIMConfig(num_steps=config.steps, eta=config.eta))
+    multinomial = MultinomialSampler(MultinomialConfig(num_classes=networks.config.num_classes))
+    batch, device = z_lr.shape[0], z_lr.device
+    context_width = networks.config.transformer_dim
+
+    z_t = ddim.add_noise(z_lr, noise.initial(z_lr.shape, device))
+    token_log_probs = None
+    for position in range(ddim.num_steps):
+        timesteps = ddim.model_timesteps(position, batch, device)
+        image_condition, text_condition = networks.mom(tokens, z_lr, z_t, timesteps)
+        eps = networks.idm_unet(torch.cat([z_t, z_lr], dim=1), timesteps, text_condition)
+        step_noise = noise.step(position, z_t.shape, device) if ddim.is_stochastic else None
+        z_t = ddim.step(eps, position, z_t, step_noise).prev_sample
+        if config.refine_text:
+            t = torch.full((batch,), tdm_timestep(ddim.ddim_index(position)), dtype=torch.int64, device=device)
+            # Upstream views the image condition [B, 3, H, W] as a sequence of width D (C-order).
+            logits = networks.tdm(tokens, t, image_condition.reshape(batch, -1, context_width))
+            uniforms = noise.uniforms(position, logits.shape, device)
+            text_step = multinomial.step(logits, t, tokens, uniforms)
+            tokens, token_log_probs = text_step.prev_sample, text_step.pred_original
+        if on_step is not None:
+            on_step(StepState(done=position + 1, total=ddim.num_steps, latents=z_t, tokens=tokens))
+    return SamplingResult(latents=z_t, tokens=tokens, token_log_probs=token_log_probs)

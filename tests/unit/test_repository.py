@@ -1,0 +1,35 @@
+"""Repository conventions that are easy to break silently."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _readme_commands() -> list[str]:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    setup = readme.split("## Set up", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```(?:bash|sh)\n(.+?)\n```", setup)
+
+
+def test_readme_has_exactly_two_setup_commands() -> None:
+    commands = _readme_commands()
+    assert len(commands) == 2
+    assert all("\n" not in command for command in commands)
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert _readme_commands()[1] in ci.splitlines()
+
+
+def test_no_library_module_prints() -> None:
+    allowed = {"weights_cli.py", "run.py"}
+    offenders = [
+        path.relative_to(REPO)
+        for path in (REPO / "difftsr_ocr").rglob("*.py")
+        if path.name not in allowed and re.search(r"^\s*print\(", path.read_text(encoding="utf-8"), re.MULTILINE)
+    ]
+    assert offenders == []
