@@ -16,7 +16,7 @@ import torch
 
 from tests.reference import readme_transocr
 
-__all__ = ["hash_uniform_values", "mix32", "transocr_hash_state_dict"]
+__all__ = ["gumbel_uniforms", "hash_uniform_values", "mix32", "transocr_hash_state_dict"]
 
 _MASK32 = np.uint64(0xFFFFFFFF)
 
@@ -51,6 +51,17 @@ def hash_uniform_values(count: int, k: int, seed: int, center: float, exponent: 
     values *= 2.0 ** (exponent - 11)
     values += center
     return values.astype(np.float32)
+
+
+def gumbel_uniforms(call: int, seed: int, shape: tuple[int, ...]) -> torch.Tensor:
+    """The U(0,1) draws that replaced ``torch.rand_like`` in the tiny_A ``general=False`` loop.
+
+    README_tiny_A.json ``general_false_hash_uniforms``: call number ``call`` (one per DDIM
+    step, loop order), ``u = (2 * (x >> 9) + 1) / 2**24`` over flat C-order indices.
+    """
+    x = mix32(np.arange(int(np.prod(shape)), dtype=np.uint64), call, seed)
+    values = ((x >> np.uint64(9)) * np.uint64(2) + np.uint64(1)).astype(np.float64) / 2.0**24
+    return torch.from_numpy(values.astype(np.float32).reshape(shape))
 
 
 def transocr_hash_state_dict(template: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:

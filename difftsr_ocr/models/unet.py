@@ -13,7 +13,9 @@ Differences that do not change the result in float32:
 * no gradient checkpointing (``use_checkpoint`` only ever affected gradients);
 * the input, context and timestep embedding are cast to the weights' dtype, so a model
   cast to fp16/bf16 runs too, and the output is returned in the input's dtype
-  (upstream casts the input to float32 and returns whatever its last conv yields).
+  (upstream casts the input to float32 and returns whatever its last conv yields);
+* every GroupNorm (also the SpatialTransformer's, a plain GroupNorm upstream) is computed
+  in float32 in reduced precision.
 """
 
 from __future__ import annotations

@@ -20,13 +20,13 @@ from difftsr_ocr.samplers.ddim import DDIMConfig, DDIMSampler
 from difftsr_ocr.samplers.multinomial import MultinomialConfig, MultinomialSampler
 
 __all__ = [
-    "SamplingConfig",
     "NoiseSource",
-    "SeededNoise",
+    "SamplingConfig",
     "SamplingResult",
+    "SeededNoise",
     "StepState",
-    "tdm_timestep",
     "joint_denoise",
+    "tdm_timestep",
 ]
 
 
@@ -52,12 +52,16 @@ class SeededNoise:
     """One generator per crop: a crop's draws do not depend on its batch or position in it."""
 
     def __init__(self, seeds: list[int], device: torch.device | str) -> None:
-        self._generators = [torch.Generator(device=device).manual_seed(seed) for seed in seeds]
+        self._device = torch.device(device)
+        self._generators = [torch.Generator(device=self._device).manual_seed(seed) for seed in seeds]
 
     def _draw(self, kind: Callable[..., torch.Tensor], shape: torch.Size, device: torch.device) -> torch.Tensor:
         if shape[0] != len(self._generators):
             raise ValueError(f"noise for {shape[0]} crops requested from {len(self._generators)} generators")
         return torch.cat([kind((1, *shape[1:]), generator=g, device=device) for g in self._generators])
+
+    def normal(self, shape: torch.Size, device: torch.device | None = None) -> torch.Tensor:
+        return self._draw(torch.randn, shape, device or self._device)
 
     def initial(self, shape: torch.Size, device: torch.device) -> torch.Tensor:
         return self._draw(torch.randn, shape, device)

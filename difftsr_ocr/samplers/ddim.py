@@ -26,8 +26,8 @@ class DDIMConfig:
     start_timestep: int = 999
 
     def __post_init__(self) -> None:
-        if not 1 <= self.num_steps <= self.num_train_steps:
-            raise ValueError(f"num_steps must be within 1..{self.num_train_steps}, got {self.num_steps}")
+        if not 1 <= self.num_steps < self.num_train_steps:
+            raise ValueError(f"num_steps must be within 1..{self.num_train_steps - 1}, got {self.num_steps}")
         if self.eta < 0:
             raise ValueError(f"eta must be >= 0, got {self.eta}")
 

@@ -102,9 +102,14 @@ def ddim_schedule(gaussian: GaussianSchedule, num_steps: int, eta: float) -> DDI
     rather than 1.
     """
     total = gaussian.num_train_steps
-    if not 1 <= num_steps <= total:
-        raise ValueError(f"DDIM steps must be within 1..{total}, got {num_steps}")
-    timesteps = torch.arange(0, total, total // num_steps, dtype=torch.int64) + 1
+    # The +1 offset below puts step T itself out of range, so at most T - 1 steps.
+    if not 1 <= num_steps < total:
+        raise ValueError(f"DDIM steps must be within 1..{total - 1}, got {num_steps}")
+    stride = total // num_steps
+    # Upstream's arange(0, total, stride) yields more than num_steps entries (and, for
+    # some counts, step 1000, out of range) when num_steps does not divide total; we stop
+    # after num_steps entries, which is identical whenever upstream works.
+    timesteps = torch.arange(0, stride * num_steps, stride, dtype=torch.int64) + 1
     alphas = gaussian.alphas_cumprod[timesteps]
     alphas_prev = torch.cat([gaussian.alphas_cumprod[:1], alphas[:-1]]).double()
     # Upstream divides a float64 numpy array by a float32 tensor, which torch evaluates

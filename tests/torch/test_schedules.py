@@ -41,6 +41,19 @@ def test_multinomial_schedule_is_bit_exact(reference: dict[str, torch.Tensor]) -
         assert torch.equal(getattr(schedule, field), reference[f"tdm_{field}"]), field
 
 
+@pytest.mark.parametrize("steps", [3, 7, 50, 999])
+def test_any_step_count_gives_that_many_steps_in_range(steps: int) -> None:
+    schedule = ddim_schedule(linear_gaussian_schedule(), steps, 0.2)
+    assert schedule.num_steps == steps
+    assert schedule.timesteps.max() <= 999 and schedule.timesteps.min() == 1
+    assert torch.all(schedule.timesteps.diff() > 0)
+
+
+def test_step_count_out_of_range() -> None:
+    with pytest.raises(ValueError, match=r"1\.\.999"):
+        ddim_schedule(linear_gaussian_schedule(), 1000, 0.0)
+
+
 def test_ddim_loop_order_matches_upstream() -> None:
     sampler = DDIMSampler(DDIMConfig(num_steps=20, eta=0.0))
     assert sampler.timesteps[0] == 951 and sampler.timesteps[-1] == 1

@@ -1,0 +1,198 @@
+"""The DiffTSR restorer: batches of line crops through the text prior, VAE and joint loop.
+
+Per crop, as upstream's ``inference_DiffTSR.py`` + ``DiffTSR_sample`` do: resize to
+512x128 with PIL's bicubic, read a text prior with TransOCR, encode with the VAE, run
+the joint IDM/TDM loop from the noised LR latent, decode, and resize back. Unlike
+upstream it runs batches, on whatever device the networks are on, keeps the
+transcript, and draws every random number from a per-crop generator.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+
+from difftsr_ocr.errors import ConfigError
+from difftsr_ocr.models.config import DiffTSRConfig
+from difftsr_ocr.models.difftsr import DiffTSRNetworks, build_difftsr_networks, build_transocr
+from difftsr_ocr.models.text_prior import ids_to_text, predict_text_prior
+from difftsr_ocr.models.transocr import TransOCR
+from difftsr_ocr.restore.base import ProgressCallback, RestoredCrop, RestoreProgress, normalize_crop
+from difftsr_ocr.restore.sampling import SamplingConfig, SeededNoise, StepCallback, StepState, joint_denoise
+from difftsr_ocr.weights import (
+    DIFFTSR_WEIGHTS,
+    TRANSOCR_WEIGHTS,
+    load_difftsr_weights,
+    load_transocr_weights,
+    locate_weights,
+)
+
+__all__ = ["PRECISIONS", "DiffTSRRestorer", "DiffTSRRestorerConfig"]
+
+logger = logging.getLogger(__name__)
+
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+# Activation memory of one 512x128 crop through the full-size model, fp32, measured
+# with benchmarks/restore_speed.py (peak minus weights, divided by the batch size),
+# rounded up; half precision roughly halves it.
+_BYTES_PER_CROP_FP32 = 1.5e9
+_CPU_BUDGET_BYTES = 6e9
+_MAX_BATCH = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class DiffTSRRestorerConfig:
+    sampling: SamplingConfig = dataclasses.field(default_factory=SamplingConfig)
+    # "sample": z_LR drawn from the VAE posterior, as upstream; "mean": its mean (deterministic).
+    posterior: str = "sample"
+    # "fp32" is the reference mode; "bf16"/"fp16" run the networks under torch.autocast.
+    precision: str = "fp32"
+    # Crops per forward pass; None picks it from the memory budget.
+    batch_size: int | None = None
+    # Bytes the activations may use; None: 80% of free GPU memory, or 6 GB on the CPU.
+    memory_budget_bytes: float | None = None
+    # Seed of crop i when the caller gives none: seed + i.
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.posterior not in ("sample", "mean"):
+            raise ConfigError(f"restorer posterior must be 'sample' or 'mean', not {self.posterior!r}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"restorer precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ConfigError(f"restorer batch_size must be >= 1, not {self.batch_size}")
+
+
+class DiffTSRRestorer:
+    """Restores line crops with DiffTSR; device and dtype follow the networks' weights."""
+
+    name = "difftsr"
+
+    def __init__(
+        self, networks: DiffTSRNetworks, text_prior: TransOCR, config: DiffTSRRestorerConfig | None = None
+    ) -> None:
+        self.networks = networks.eval()
+        self.text_prior = text_prior.eval()
+        self.config = config or DiffTSRRestorerConfig()
+        model = networks.config
+        factor = 2 ** (len(model.vae.ch_mult) - 1)
+        latent_height, latent_width = model.idm_unet.image_size
+        self.input_size = (latent_width * factor, latent_height * factor)  # PIL order: width, height
+
+    @classmethod
+    def from_weights(
+        cls,
+        ckpt: str | os.PathLike[str] | None = None,
+        transocr: str | os.PathLike[str] | None = None,
+        model_config: DiffTSRConfig | None = None,
+        config: DiffTSRRestorerConfig | None = None,
+        device: torch.device | str = "cpu",
+    ) -> DiffTSRRestorer:
+        """Find (see :mod:`difftsr_ocr.weights`), map and load both weight files, then move to ``device``."""
+        model_config = model_config or DiffTSRConfig()
+        networks = build_difftsr_networks(model_config)
+        load_difftsr_weights(networks, locate_weights(DIFFTSR_WEIGHTS, ckpt))
+        text_prior = build_transocr(model_config.text_prior)
+        load_transocr_weights(text_prior, locate_weights(TRANSOCR_WEIGHTS, transocr))
+        return cls(networks.to(device), text_prior.to(device), config)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.networks.parameters()).device
+
+    def batch_size(self) -> int:
+        if self.config.batch_size is not None:
+            return self.config.batch_size
+        budget = self.config.memory_budget_bytes
+        if budget is None:
+            if self.device.type == "cuda":
+                free, _ = torch.cuda.mem_get_info(self.device)
+                budget = 0.8 * free
+            else:
+                budget = _CPU_BUDGET_BYTES
+        per_crop = _BYTES_PER_CROP_FP32 / (1 if self.config.precision == "fp32" else 2)
+        return max(1, min(_MAX_BATCH, math.floor(budget / per_crop)))
+
+    def _to_model_input(self, crop: np.ndarray) -> torch.Tensor:
+        resized = np.asarray(Image.fromarray(crop).resize(self.input_size, Image.Resampling.BICUBIC))
+        # Upstream: float64 division by 255, then float32, contiguous CHW (the VAE
+        # encoder's result depends on the memory layout it is given).
+        return torch.from_numpy(resized / 255.0).float().permute(2, 0, 1).contiguous()
+
+    def restore(
+        self,
+        crops: Sequence[np.ndarray],
+        seeds: Sequence[int] | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> list[RestoredCrop]:
+        """Restore ``crops`` (any size, see :func:`normalize_crop`); one result per crop, in order."""
+        if seeds is not None and len(seeds) != len(crops):
+            raise ValueError(f"{len(seeds)} seeds for {len(crops)} crops")
+        seeds = list(seeds) if seeds is not None else [self.config.seed + i for i in range(len(crops))]
+        results: list[RestoredCrop | None] = [None] * len(crops)
+        valid: list[tuple[int, np.ndarray]] = []
+        for index, crop in enumerate(crops):
+            normalized = normalize_crop(crop)
+            if isinstance(normalized, str):
+                results[index] = RestoredCrop(image=None, skipped=normalized)
+            else:
+                valid.append((index, normalized))
+
+        size = self.batch_size()
+        batches = [valid[start : start + size] for start in range(0, len(valid), size)]
+        steps = self.config.sampling.steps
+        total = len(batches) * steps
+        for number, batch in enumerate(batches):
+
+            def report(state: StepState, offset: int = number * steps) -> None:
+                if on_progress is not None:
+                    on_progress(RestoreProgress(done=offset + state.done, total=total))
+
+            restored = self._restore_batch([crop for _, crop in batch], [seeds[i] for i, _ in batch], report)
+            for (index, _), result in zip(batch, restored, strict=True):
+                results[index] = result
+        return [result for result in results if result is not None]
+
+    def _autocast(self) -> torch.autocast:
+        dtype = PRECISIONS[self.config.precision]
+        return torch.autocast(self.device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
+
+    def _restore_batch(self, crops: list[np.ndarray], seeds: list[int], on_step: StepCallback) -> list[RestoredCrop]:
+        device = self.device
+        x = torch.stack([self._to_model_input(crop) for crop in crops]).to(device)
+        noise = SeededNoise(seeds, device)
+        networks = self.networks
+        with torch.inference_mode(), self._autocast():
+            prior = predict_text_prior(self.text_prior, x, label_length=networks.config.max_length)
+            posterior = networks.vae.encode(x)
+            if self.config.posterior == "mean":
+                z_lr = posterior.mean
+            else:
+                z_lr = posterior.sample(noise.normal(posterior.mean.shape))
+            result = joint_denoise(networks, z_lr.float(), prior.ids, self.config.sampling, noise, on_step)
+            decoded = networks.vae.decode(result.latents / networks.config.vae.scale_factor)
+        # Upstream truncates (astype(uint8)) rather than rounds.
+        images = (decoded.float().clamp(0, 1) * 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+        if result.token_log_probs is not None:
+            texts = ids_to_text(result.tokens)
+            chosen = result.token_log_probs.float().gather(1, result.tokens[:, None, :])[:, 0].exp()
+            real = result.tokens != networks.config.num_classes - 1
+            confidences = ((chosen * real).sum(1) / real.sum(1).clamp(min=1)).tolist()
+        else:
+            texts, confidences = prior.texts, prior.confidences
+
+        outputs = []
+        for crop, image, text, confidence in zip(crops, images, texts, confidences, strict=True):
+            height, width = crop.shape[:2]
+            back = np.asarray(Image.fromarray(image).resize((width, height), Image.Resampling.BICUBIC))
+            outputs.append(RestoredCrop(image=back, text=text, confidence=float(confidence)))
+        return outputs

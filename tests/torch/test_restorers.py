@@ -1,0 +1,145 @@
+"""Restorers on real crops: sizes, transcripts, seeds, batching and bad crops."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from difftsr_ocr.models.config import load_difftsr_config
+from difftsr_ocr.models.difftsr import build_difftsr_networks, build_transocr
+from difftsr_ocr.restore.base import RestoreProgress, normalize_crop
+from difftsr_ocr.restore.classical import ClassicalRestorer
+from difftsr_ocr.restore.difftsr import DiffTSRRestorer, DiffTSRRestorerConfig
+from difftsr_ocr.restore.sampling import SamplingConfig
+from difftsr_ocr.weights import load_difftsr_weights
+from tests.hash_weights import transocr_hash_state_dict
+from tests.reference import REFERENCE_DIR, TINY_A_DIR
+
+TESTSET = REFERENCE_DIR.parent / "upstream_testset"
+
+
+def _crop(name: str, size: tuple[int, int] | None = None) -> np.ndarray:
+    image = Image.open(TESTSET / name).convert("RGB")
+    return np.asarray(image.resize(size, Image.Resampling.BICUBIC) if size else image)
+
+
+@pytest.fixture(scope="module")
+def parts():
+    config = load_difftsr_config(TINY_A_DIR / "config_tiny_A.yaml")
+    networks = build_difftsr_networks(config)
+    load_difftsr_weights(networks, TINY_A_DIR / "difftsr_tiny_A.ckpt")
+    text_prior = build_transocr(config.text_prior, device="cpu")
+    text_prior.load_state_dict(transocr_hash_state_dict(text_prior.state_dict()))
+    return networks, text_prior
+
+
+def _restorer(parts, **overrides) -> DiffTSRRestorer:
+    sampling = overrides.pop("sampling", SamplingConfig(steps=2, eta=0.2, refine_text=False))
+    return DiffTSRRestorer(*parts, DiffTSRRestorerConfig(sampling=sampling, **overrides))
+
+
+def test_restores_crops_of_any_size_with_transcripts(parts) -> None:
+    crops = [_crop("1_lr_real/0.png", (180, 40)), _crop("0_lr_synth/3.png", (96, 30))]
+    progress: list[RestoreProgress] = []
+    results = _restorer(parts).restore(crops, seeds=[1, 2], on_progress=progress.append)
+    assert [r.image.shape for r in results] == [c.shape for c in crops]
+    assert all(r.image.dtype == np.uint8 and r.skipped is None for r in results)
+    assert all(isinstance(r.text, str) and 0.0 <= r.confidence <= 1.0 for r in results)
+    assert results[0].text, "the hash-weight TransOCR reads a non-empty string"
+    assert [p.done for p in progress] == [1, 2] and progress[-1].total == 2
+
+
+def test_text_refinement_gives_the_tdm_transcript(parts) -> None:
+    crops = [_crop("1_lr_real/1.png", (200, 50))]
+    sampling = SamplingConfig(steps=2, eta=0.0, refine_text=True)
+    result = _restorer(parts, sampling=sampling).restore(crops)[0]
+    assert result.image.shape == crops[0].shape
+    assert 0.0 < result.confidence <= 1.0
+
+
+def test_a_crops_result_is_independent_of_its_batch(parts) -> None:
+    a, b = _crop("1_lr_real/2.png", (160, 40)), _crop("1_lr_real/3.png", (150, 45))
+    together = _restorer(parts).restore([a, b], seeds=[11, 12])
+    alone = _restorer(parts, batch_size=1).restore([b], seeds=[12])
+    assert np.abs(together[1].image.astype(int) - alone[0].image.astype(int)).max() <= 1
+    other_seed = _restorer(parts).restore([b], seeds=[13])
+    assert not np.array_equal(other_seed[0].image, alone[0].image)
+
+
+def test_same_seed_same_result(parts) -> None:
+    crop = _crop("0_lr_synth/1.png", (128, 32))
+    restorer = _restorer(parts, posterior="mean", sampling=SamplingConfig(steps=2, eta=0.0))
+    first, again = restorer.restore([crop], seeds=[1])[0], restorer.restore([crop], seeds=[1])[0]
+    assert np.array_equal(first.image, again.image)
+
+
+def test_bad_crops_are_skipped_with_a_reason_and_the_rest_restored(parts) -> None:
+    good = _crop("1_lr_real/4.png", (120, 30))
+    crops = [
+        np.zeros((0, 0, 3), np.uint8),
+        np.zeros((1, 50, 3), np.uint8),
+        np.zeros((20, 2000, 3), np.uint8),
+        "not an image",
+        good,
+    ]
+    results = _restorer(parts).restore(crops)  # type: ignore[arg-type]
+    assert [r.skipped is not None for r in results] == [True, True, True, True, False]
+    assert "too small" in results[1].skipped and "too wide" in results[2].skipped
+    assert results[4].image.shape == good.shape
+
+
+def test_crop_conversions() -> None:
+    gray = np.full((10, 30), 100, np.uint8)
+    assert normalize_crop(gray).shape == (10, 30, 3)
+    deep = np.full((10, 30, 3), 65535, np.uint16)
+    assert normalize_crop(deep).max() == 255
+    rgba = np.zeros((10, 30, 4), np.uint8)
+    assert normalize_crop(rgba).min() == 255, "transparent pixels are paper"
+    floats = np.full((10, 30, 3), 0.5, np.float32)
+    assert normalize_crop(floats)[0, 0, 0] == 128
+
+
+def test_batch_size_follows_the_memory_budget(parts) -> None:
+    assert _restorer(parts, memory_budget_bytes=1).batch_size() == 1
+    assert _restorer(parts, memory_budget_bytes=6e9).batch_size() == 4
+    assert _restorer(parts, memory_budget_bytes=6e9, precision="bf16").batch_size() == 8
+    assert _restorer(parts, batch_size=3).batch_size() == 3
+
+
+def test_bf16_autocast_runs(parts) -> None:
+    networks, text_prior = parts
+    # bf16 convolutions are very slow on CPUs: run this check at a quarter of the size
+    # (the networks are fully convolutional; only the input size changes).
+    small = dataclasses.replace(
+        networks.config, idm_unet=dataclasses.replace(networks.config.idm_unet, image_size=(8, 32))
+    )
+    quarter = copy.copy(networks)
+    quarter.config = small
+    crop = _crop("1_lr_real/5.png", (128, 32))
+    restorer = DiffTSRRestorer(
+        quarter, text_prior, DiffTSRRestorerConfig(sampling=SamplingConfig(steps=2), precision="bf16")
+    )
+    assert restorer.input_size == (128, 32)
+    result = restorer.restore([crop])[0]
+    assert result.image.shape == crop.shape and result.skipped is None
+
+
+def test_classical_restorer_keeps_size_and_sharpens() -> None:
+    crop = _crop("1_lr_real/6.png", (200, 40))
+    results = ClassicalRestorer().restore([crop, np.zeros((2, 2, 3), np.uint8)])
+    assert results[0].image.shape == crop.shape and results[0].text == ""
+    assert results[1].skipped is not None
+
+    def contrast(image: np.ndarray) -> float:
+        return float(np.abs(np.diff(image.astype(float), axis=1)).mean())
+
+    assert contrast(results[0].image) > contrast(crop)
+
+
+def test_testset_exists() -> None:
+    assert Path(TESTSET / "1_lr_real" / "0.png").exists()

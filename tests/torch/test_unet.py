@@ -1,0 +1,118 @@
+"""The latent U-Net against the official implementation (tiny_A I/O, full-size layouts)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from functools import cache
+
+import pytest
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file
+
+from difftsr_ocr.errors import ConfigError
+from difftsr_ocr.models.config import LATENT_SCALE, DiffTSRConfig, load_difftsr_config
+from difftsr_ocr.models.layers import timestep_embedding
+from difftsr_ocr.models.unet import UNet
+from tests.reference import TINY_A_DIR, assert_matches, manifest, require_reference, tiny_a_io
+
+MOM_UNET_PREFIX = "Unet."
+
+
+@cache
+def tiny_a_config() -> DiffTSRConfig:
+    require_reference()
+    return load_difftsr_config(TINY_A_DIR / "config_tiny_A.yaml")
+
+
+def tiny_a_idm_unet() -> UNet:
+    model = UNet(tiny_a_config().idm_unet).eval()
+    model.load_state_dict(load_file(TINY_A_DIR / "tiny_A_IDM_Unet.safetensors"), strict=True)
+    return model
+
+
+def manifest_layout(component: str, prefix: str = "") -> list[tuple[str, list[int], str]]:
+    entries = manifest()["components"][component]["state_dict [key, shape, dtype] in order"]
+    return [(key[len(prefix) :], list(shape), dtype) for key, shape, dtype in entries if key.startswith(prefix)]
+
+
+def layout(model: torch.nn.Module) -> list[tuple[str, list[int], str]]:
+    return [(k, list(v.shape), str(v.dtype).removeprefix("torch.")) for k, v in model.state_dict().items()]
+
+
+def test_tiny_a_idm_unet_matches_official_output() -> None:
+    io = tiny_a_io()
+    with torch.no_grad():
+        out = tiny_a_idm_unet()(io["unet_in_x"], io["unet_in_timesteps"], io["unet_in_context"])
+    assert out.dtype == torch.float32
+    assert_matches(out, io["unet_out"], "unet_out")
+
+
+def test_full_idm_unet_layout_equals_official_manifest() -> None:
+    with torch.device("meta"):
+        model = UNet(DiffTSRConfig().idm_unet)
+    assert layout(model) == manifest_layout("IDM_Unet")
+    assert sum(p.numel() for p in model.parameters()) == manifest()["param_counts"]["IDM_Unet"]
+
+
+def test_full_mom_unet_layout_equals_official_manifest() -> None:
+    with torch.device("meta"):
+        model = UNet(DiffTSRConfig().mom.unet)
+    expected = manifest_layout("MoM_module", MOM_UNET_PREFIX)
+    assert expected, "manifest has no MoM U-Net keys"
+    assert layout(model) == expected
+
+
+def test_tiny_a_mom_unet_loads_strictly_and_runs() -> None:
+    state = load_file(TINY_A_DIR / "tiny_A_MoM_module.safetensors")
+    unet_state = {k.removeprefix(MOM_UNET_PREFIX): v for k, v in state.items() if k.startswith(MOM_UNET_PREFIX)}
+    model = UNet(tiny_a_config().mom.unet).eval()
+    model.load_state_dict(unet_state, strict=True)
+
+    io = tiny_a_io()
+    # What MoM_model.forward feeds its U-Net: scale * cat[z_lr, z_t], context = first_embeder(c_t).
+    x = torch.cat([io["mom_in_z_lr"], io["mom_in_z_t"]], dim=1) * LATENT_SCALE
+    context = F.embedding(io["c_t"], state["first_embeder.weight"])
+    with torch.no_grad():
+        out = model(x, io["mom_in_t"], context)
+    assert out.shape == io["mom_out_I_cond"].shape == (2, 3, 32, 128)
+    assert_matches(out, io["mom_out_I_cond"], "MoM I_cond")
+
+
+def test_timestep_embedding_is_cos_then_sin_with_max_period_10000() -> None:
+    t = torch.tensor([0, 1, 951])
+    emb = timestep_embedding(t, 8)
+    assert emb.shape == (3, 8) and emb.dtype == torch.float32
+    freqs = [math.exp(-math.log(10000) * i / 4) for i in range(4)]
+    expected = [[math.cos(s * f) for f in freqs] + [math.sin(s * f) for f in freqs] for s in (0, 1, 951)]
+    torch.testing.assert_close(emb, torch.tensor(expected), atol=2e-4, rtol=0)
+    assert timestep_embedding(t, 9)[:, -1].eq(0).all()
+
+
+def test_reduced_precision_runs_and_stays_close() -> None:
+    io = tiny_a_io()
+    model = tiny_a_idm_unet()
+    # A small crop (the U-Net is fully convolutional): bf16 convolutions are slow on many CPUs.
+    args = (io["unet_in_x"][:1, :, :8, :32], io["unet_in_timesteps"][:1], io["unet_in_context"][:1])
+    with torch.no_grad():
+        reference = model(*args)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            autocast_out = model(*args)
+        bf16_out = model.to(torch.bfloat16)(*args)
+    tolerance = 0.05 * reference.abs().max().item()
+    for out in (autocast_out, bf16_out):
+        assert out.dtype == torch.float32 and torch.isfinite(out).all()
+        assert (out - reference).abs().max().item() < tolerance
+
+
+def test_rejects_latents_it_cannot_downsample() -> None:
+    model = UNet(tiny_a_config().idm_unet)
+    with pytest.raises(ValueError, match="divisible by 2"):
+        model(torch.zeros(1, 6, 31, 128), torch.zeros(1, dtype=torch.long), torch.zeros(1, 24, 16))
+
+
+def test_rejects_conv_resampling_config() -> None:
+    config = dataclasses.replace(tiny_a_config().idm_unet, resblock_updown=False)
+    with pytest.raises(ConfigError, match="resblock_updown"):
+        UNet(config)
