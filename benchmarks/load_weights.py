@@ -4,7 +4,7 @@
 
 Writes random full-size weights once (DiffTSR.ckpt in the official layout, and its
 safetensors conversion), then loads each in a fresh process and prints wall time, peak
-resident memory, and the anonymous (private, non file-backed) part of it:
+resident memory, and the memory held afterwards (PSS) and its anonymous (private, not file-backed) part:
 
   upstream   networks built on the CPU with their own init, torch.load of the whole
              pickle, then load_state_dict copying into them (what the official code does)
@@ -49,8 +49,13 @@ def _write_random_checkpoint(config: DiffTSRConfig, path: Path) -> None:
 
 def _memory() -> dict[str, float]:
     status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    rollup = dict(line.split(":", 1) for line in Path("/proc/self/smaps_rollup").read_text().splitlines()[1:])
     return {
+        # Peak RSS counts a file page once per mapping that touched it, so a file mapped
+        # twice (torch and safetensors both map whole files) looks bigger than it is;
+        # PSS splits shared pages and is the memory actually held after loading.
         "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
+        "pss_gb": int(rollup["Pss"].split()[0]) / 1e6,
         "anon_gb": int(status["RssAnon"].split()[0]) / 1e6,
     }
 
@@ -92,7 +97,7 @@ def main() -> None:
     if not safetensors.exists():
         convert_difftsr_weights(ckpt, safetensors)
     print(f"weights: {ckpt.stat().st_size / 1e9:.2f} GB pickle, {safetensors.stat().st_size / 1e9:.2f} GB safetensors")
-    print(f"{'mode':<12}{'load s':>8}{'+touch s':>10}{'peak RSS GB':>13}{'anon GB':>9}")
+    print(f"{'mode':<12}{'load s':>8}{'+touch s':>10}{'peak RSS GB':>13}{'PSS GB':>8}{'anon GB':>9}")
     checksums = set()
     for mode in MODES:
         command = [sys.executable, __file__, "--mode", mode, "--workdir", str(workdir)]
@@ -102,7 +107,7 @@ def main() -> None:
         checksums.add(round(result["checksum"], 3))
         print(
             f"{mode:<12}{result['load_s']:>8.1f}{result['load_and_touch_s']:>10.1f}"
-            f"{result['peak_rss_gb']:>13.2f}{result['anon_gb']:>9.2f}"
+            f"{result['peak_rss_gb']:>13.2f}{result['pss_gb']:>8.2f}{result['anon_gb']:>9.2f}"
         )
     print("same weights in every mode" if len(checksums) == 1 else f"CHECKSUMS DIFFER: {checksums}")
 

@@ -311,6 +311,10 @@ def _save_safetensors(tensors: Mapping[str, torch.Tensor], destination: Path, so
     partial = destination.with_name(destination.name + ".partial")
     contiguous = {key: value.contiguous() for key, value in tensors.items()}
     save_file(contiguous, partial, metadata={"format": "pt", "converted_from": source.name})
+    # safetensors creates the file owner-only; give it the permissions of any new file.
+    umask = os.umask(0)
+    os.umask(umask)
+    partial.chmod(0o666 & ~umask)
     os.replace(partial, destination)
 
 

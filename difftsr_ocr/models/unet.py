@@ -26,7 +26,7 @@ from torch import nn
 
 from difftsr_ocr.errors import ConfigError
 from difftsr_ocr.models.config import UNetConfig
-from difftsr_ocr.models.layers import GroupNorm32, timestep_embedding
+from difftsr_ocr.models.layers import GroupNorm32, SmallMapConv2d, timestep_embedding
 
 __all__ = ["UNet"]
 
@@ -53,14 +53,14 @@ class ResBlock(nn.Module):
         self.in_layers = nn.Sequential(
             GroupNorm32(_GROUPS, channels, eps=_RESBLOCK_EPS),
             nn.SiLU(),
-            nn.Conv2d(channels, out_channels, 3, padding=1),
+            SmallMapConv2d(channels, out_channels, 3, padding=1),
         )
         self.emb_layers = nn.Sequential(nn.SiLU(), nn.Linear(emb_channels, out_channels))
         self.out_layers = nn.Sequential(
             GroupNorm32(_GROUPS, out_channels, eps=_RESBLOCK_EPS),
             nn.SiLU(),
             nn.Dropout(p=dropout),
-            _zero_(nn.Conv2d(out_channels, out_channels, 3, padding=1)),
+            _zero_(SmallMapConv2d(out_channels, out_channels, 3, padding=1)),
         )
         self.skip_connection = nn.Identity() if out_channels == channels else nn.Conv2d(channels, out_channels, 1)
 

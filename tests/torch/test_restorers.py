@@ -8,13 +8,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
+from safetensors.torch import save_file
 
+from difftsr_ocr.errors import WeightsError
 from difftsr_ocr.models.config import load_difftsr_config
 from difftsr_ocr.models.difftsr import build_difftsr_networks, build_transocr
 from difftsr_ocr.restore.base import RestoreProgress, normalize_crop
 from difftsr_ocr.restore.classical import ClassicalRestorer
 from difftsr_ocr.restore.difftsr import DiffTSRRestorer, DiffTSRRestorerConfig
+from difftsr_ocr.restore.factory import build_restorer
 from difftsr_ocr.restore.sampling import SamplingConfig
 from difftsr_ocr.weights import load_difftsr_weights
 from tests.hash_weights import transocr_hash_state_dict
@@ -143,3 +147,30 @@ def test_classical_restorer_keeps_size_and_sharpens() -> None:
 
 def test_testset_exists() -> None:
     assert Path(TESTSET / "1_lr_real" / "0.png").exists()
+
+
+def test_factory_falls_back_with_a_notice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DIFFTSR_CKPT", raising=False)
+    monkeypatch.delenv("DIFFTSR_TRANSOCR", raising=False)
+    with caplog.at_level("WARNING"):
+        restorer = build_restorer()
+    assert isinstance(restorer, ClassicalRestorer)
+    notice = caplog.records[-1].getMessage()
+    assert "\n" not in notice and "looked in $DIFFTSR_CKPT" in notice and "$DIFFTSR_TRANSOCR" in notice
+
+
+def test_factory_builds_difftsr_from_found_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parts) -> None:
+    _, text_prior = parts
+    transocr = tmp_path / "transocr.safetensors"
+    save_file(text_prior.state_dict(), transocr)
+    monkeypatch.setenv("DIFFTSR_TRANSOCR", str(transocr))
+    config = load_difftsr_config(TINY_A_DIR / "config_tiny_A.yaml")
+    restorer = build_restorer(ckpt=TINY_A_DIR / "difftsr_tiny_A.ckpt", model_config=config)
+    assert isinstance(restorer, DiffTSRRestorer)
+    torch.testing.assert_close(
+        restorer.text_prior.state_dict()["encoder.conv1.weight"], text_prior.state_dict()["encoder.conv1.weight"]
+    )
+    with pytest.raises(WeightsError, match=r"nowhere\.ckpt"):
+        build_restorer(ckpt=tmp_path / "nowhere.ckpt", model_config=config)

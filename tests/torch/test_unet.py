@@ -116,3 +116,16 @@ def test_rejects_conv_resampling_config() -> None:
     config = dataclasses.replace(tiny_a_config().idm_unet, resblock_updown=False)
     with pytest.raises(ConfigError, match="resblock_updown"):
         UNet(config)
+
+
+def test_small_map_convolution_equals_the_regular_one() -> None:
+    from difftsr_ocr.models.layers import SmallMapConv2d
+
+    torch.manual_seed(0)
+    conv = SmallMapConv2d(64, 32, 3, padding=1)
+    reference = torch.nn.Conv2d(64, 32, 3, padding=1)
+    reference.load_state_dict(conv.state_dict())
+    for shape in [(1, 64, 4, 16), (2, 64, 8, 8), (1, 64, 32, 128)]:  # GEMM path twice, then the direct one
+        x = torch.randn(shape)
+        with torch.inference_mode():
+            torch.testing.assert_close(conv(x), reference(x), atol=1e-5, rtol=1e-5)
