@@ -1,0 +1,184 @@
+"""The pipeline's configuration: frozen plain data, with its defaults in one place.
+
+``configs/pipeline_default.yaml`` is these defaults written out; a YAML file (or dict)
+may set any subset. Unknown keys and wrong types are one-line ConfigErrors naming the
+file and the key. The DiffTSR *model* config (official YAML shape) is separate:
+:mod:`difftsr_ocr.models.config`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from difftsr_ocr.errors import ConfigError
+from difftsr_ocr.gate import GateConfig
+from difftsr_ocr.imageio import DEFAULT_MAX_PIXELS
+
+__all__ = [
+    "DetectorConfig",
+    "LinesConfig",
+    "PipelineConfig",
+    "RecognizerConfig",
+    "RestorerConfig",
+    "config_from_dict",
+    "config_to_dict",
+    "load_pipeline_config",
+]
+
+DETECTOR_BACKENDS = ("ppocr", "paddle")
+RESTORER_KINDS = ("auto", "difftsr", "classical", "none")
+
+
+def _choice(value: str, allowed: tuple[str, ...], what: str) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{what} must be one of {', '.join(allowed)}, not {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class DetectorConfig:
+    backend: str = "ppocr"
+    # ppocr: an ONNX file (default: the PP-OCR model shipped in the rapidocr wheel);
+    # paddle: a PaddleOCR model folder.
+    model: str | None = None
+    # PP-OCR / rapidocr defaults.
+    limit_side_len: int = 736
+    thresh: float = 0.3
+    box_thresh: float = 0.5
+    unclip_ratio: float = 1.6
+
+    def __post_init__(self) -> None:
+        _choice(self.backend, DETECTOR_BACKENDS, "detector.backend")
+
+
+@dataclasses.dataclass(frozen=True)
+class RecognizerConfig:
+    backend: str = "ppocr"
+    model: str | None = None
+    batch_size: int = 8
+
+    def __post_init__(self) -> None:
+        _choice(self.backend, DETECTOR_BACKENDS, "recognizer.backend")
+
+
+@dataclasses.dataclass(frozen=True)
+class RestorerConfig:
+    # auto: DiffTSR when both weight files are found, else classical (with a notice).
+    kind: str = "auto"
+    ckpt: str | None = None
+    transocr: str | None = None
+    # A DiffTSR model config in the official YAML shape (default: the official model).
+    model_config: str | None = None
+    # Official defaults: 200 DDIM steps, eta 0.2, no TDM refinement (general=True).
+    steps: int = 200
+    eta: float = 0.2
+    refine_text: bool = False
+    posterior: str = "sample"
+    precision: str = "fp32"
+    batch_size: int | None = None
+
+    def __post_init__(self) -> None:
+        _choice(self.kind, RESTORER_KINDS, "restorer.kind")
+        if not 1 <= self.steps <= 999:
+            raise ConfigError(f"restorer.steps must be within 1..999, not {self.steps}")
+
+
+@dataclasses.dataclass(frozen=True)
+class LinesConfig:
+    """How line crops are cut, split, and pasted back."""
+
+    # Context kept around the strokes, in line heights (peers use 0.15 / 0.05).
+    pad_x: float = 0.15
+    pad_y: float = 0.05
+    # DiffTSR's input is 512x128 with at most 24 characters: longer lines are split.
+    max_aspect: float = 8.0
+    max_chars: int = 24
+    # Overlap between chunks, in line heights.
+    chunk_overlap: float = 0.75
+    # Match the restored crop's colour and brightness to the page under it.
+    match_colors: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineConfig:
+    # "cpu", "cuda", "cuda:1", or "auto" (CUDA when available).
+    device: str = "auto"
+    seed: int = 0
+    # > 1 upsamples the page background and pastes the restored lines at that scale.
+    output_scale: float = 1.0
+    max_image_pixels: int = DEFAULT_MAX_PIXELS
+    detector: DetectorConfig = dataclasses.field(default_factory=DetectorConfig)
+    recognizer: RecognizerConfig = dataclasses.field(default_factory=RecognizerConfig)
+    restorer: RestorerConfig = dataclasses.field(default_factory=RestorerConfig)
+    lines: LinesConfig = dataclasses.field(default_factory=LinesConfig)
+    gate: GateConfig = dataclasses.field(default_factory=GateConfig)
+
+    def __post_init__(self) -> None:
+        if not 1.0 <= self.output_scale <= 8.0:
+            raise ConfigError(f"output_scale must be within 1..8, not {self.output_scale}")
+
+
+def _check_type(value: Any, annotation: Any, where: str) -> Any:
+    options = typing.get_args(annotation) if isinstance(annotation, types.UnionType) else (annotation,)
+    if value is None and type(None) in options:
+        return None
+    for option in options:
+        if option is float and isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if option is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if option in (str, bool) and isinstance(value, option):
+            return value
+    names = " or ".join(getattr(o, "__name__", str(o)).replace("NoneType", "null") for o in options)
+    raise ConfigError(f"{where} must be {names}, not {value!r}")
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where or 'config'} must be a mapping, not {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = [field.name for field in dataclasses.fields(cls)]
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        prefix = f"{where}." if where else ""
+        raise ConfigError(f"unknown key(s) {', '.join(prefix + k for k in unknown)}; allowed: {', '.join(names)}")
+    values = {}
+    for name, value in data.items():
+        key = f"{where}.{name}" if where else name
+        hint = hints[name]
+        values[name] = _build(hint, value, key) if dataclasses.is_dataclass(hint) else _check_type(value, hint, key)
+    return cls(**values)
+
+
+def config_from_dict(data: Mapping[str, Any] | None, source: str = "<config>") -> PipelineConfig:
+    """A PipelineConfig from a (partial) mapping; errors name ``source`` and the key."""
+    try:
+        return _build(PipelineConfig, data or {}, "")
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}") from None
+
+
+def config_to_dict(config: PipelineConfig) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+def load_pipeline_config(path: str | os.PathLike[str]) -> PipelineConfig:
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file; start from configs/pipeline_default.yaml") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read the config ({error})") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}: not valid YAML{where}; fix the syntax") from None
+    return config_from_dict(document, source=str(path))

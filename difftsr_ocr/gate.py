@@ -1,0 +1,76 @@
+"""The trust gate: restored pixels enter the page only when they do not change what it says.
+
+A diffusion restorer can draw crisp, confident, wrong characters. Per line, the gate
+compares the OCR reading of the original crop, the OCR reading of the restored crop and
+(when DiffTSR ran) DiffTSR's own transcript, and decides whether the restored crop is
+composited. Policies:
+
+  safe    (default) restored only when OCR is at least as confident on the restored crop
+          as on the original AND the restored reading agrees with the original reading or
+          with the DiffTSR transcript within ``max_disagreement`` (character error rate)
+  always  every restored crop is composited (what peers do)
+  never   nothing is composited: analysis only
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from difftsr_ocr.errors import ConfigError
+from difftsr_ocr.merge import char_error_rate
+from difftsr_ocr.results import Reading
+
+__all__ = ["GATE_POLICIES", "GateConfig", "GateDecision", "decide"]
+
+GATE_POLICIES = ("safe", "always", "never")
+
+
+@dataclasses.dataclass(frozen=True)
+class GateConfig:
+    policy: str = "safe"
+    # Restored OCR confidence must reach the original's plus this margin.
+    min_confidence_gain: float = 0.0
+    # Largest character error rate between the restored reading and a reference reading
+    # (the original reading, or the DiffTSR transcript) for them to count as agreeing.
+    max_disagreement: float = 0.15
+
+    def __post_init__(self) -> None:
+        if self.policy not in GATE_POLICIES:
+            raise ConfigError(f"gate policy must be one of {', '.join(GATE_POLICIES)}, not {self.policy!r}")
+        if not 0.0 <= self.max_disagreement <= 1.0:
+            raise ConfigError(f"gate max_disagreement must be within 0..1, not {self.max_disagreement}")
+
+
+@dataclasses.dataclass(frozen=True)
+class GateDecision:
+    restore: bool
+    reason: str
+
+
+def decide(
+    original: Reading, restored: Reading, transcript: Reading | None, config: GateConfig | None = None
+) -> GateDecision:
+    """Whether a line's restored crop may replace its original pixels, and why."""
+    config = config or GateConfig()
+    if config.policy == "always":
+        return GateDecision(True, "policy always")
+    if config.policy == "never":
+        return GateDecision(False, "policy never (analysis only)")
+
+    if restored.confidence < original.confidence + config.min_confidence_gain:
+        return GateDecision(
+            False,
+            f"OCR less confident on the restored crop ({restored.confidence:.2f} < {original.confidence:.2f})",
+        )
+    against_original = char_error_rate(restored.text, original.text)
+    if against_original <= config.max_disagreement:
+        return GateDecision(True, f"agrees with the original reading (CER {against_original:.2f})")
+    if transcript is not None and transcript.text:
+        against_transcript = char_error_rate(restored.text, transcript.text)
+        if against_transcript <= config.max_disagreement:
+            return GateDecision(True, f"agrees with the DiffTSR transcript (CER {against_transcript:.2f})")
+    return GateDecision(
+        False,
+        f"restored reading {restored.text!r} differs from the original reading {original.text!r} "
+        f"(CER {against_original:.2f} > {config.max_disagreement:.2f})",
+    )

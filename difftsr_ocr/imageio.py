@@ -1,0 +1,162 @@
+"""Reading and writing page images the way users expect: upright, in their own mode.
+
+Pages are processed as upright (EXIF orientation applied) H x W x 3 uint8 RGB arrays.
+Whatever came in (grayscale, palette, RGBA, 16-bit, CMYK) is converted once on the way
+in, and the restored page is written back in the input's mode and orientation, with
+its EXIF and DPI, so it can replace the original in an archive.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from difftsr_ocr.errors import InputImageError
+
+__all__ = ["DEFAULT_MAX_PIXELS", "PageImage", "load_image", "page_from_array", "save_like"]
+
+# Larger images are refused before decoding (a decompression bomb would exhaust memory).
+DEFAULT_MAX_PIXELS = 250_000_000
+
+# EXIF orientation -> the transpose that undoes ImageOps.exif_transpose.
+_UNDO_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+_EXIF_ORIENTATION = 0x0112
+
+
+@dataclasses.dataclass(frozen=True)
+class PageImage:
+    """An upright RGB page plus what is needed to write a result back like the input."""
+
+    pixels: np.ndarray
+    source: str | None = None
+    mode: str = "RGB"
+    orientation: int = 1
+    alpha: np.ndarray | None = None
+    exif: bytes | None = None
+    dpi: tuple[float, float] | None = None
+    format: str | None = None
+
+
+def _to_rgb(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16/32-bit grayscale: keep the full range by scaling the actual maximum to 255.
+        array = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") or array.max() > 255 else 255.0
+        gray = np.clip(np.round(array / top * 255.0), 0, 255).astype(np.uint8)
+        return np.repeat(gray[:, :, None], 3, axis=2), None
+    if image.mode == "F":
+        gray = np.clip(np.round(np.asarray(image) * (255.0 if np.asarray(image).max() <= 1.0 else 1.0)), 0, 255)
+        return np.repeat(gray.astype(np.uint8)[:, :, None], 3, axis=2), None
+    alpha = None
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        alpha = np.asarray(rgba)[:, :, 3].copy()
+        # Transparent areas become white paper for detection and restoration.
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.asarray(Image.alpha_composite(white, rgba).convert("RGB")), alpha
+    return np.asarray(image.convert("RGB")), None
+
+
+def load_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> PageImage:
+    """Read an image file as an upright RGB page; a bad file is one InputImageError line."""
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise InputImageError(
+                        f"{path}: {width}x{height} px is over the {max_pixels:,} pixel limit; "
+                        "downscale it or raise max_image_pixels in the config"
+                    )
+                image.load()
+                orientation = int(image.getexif().get(_EXIF_ORIENTATION, 1))
+                exif = image.info.get("exif")
+                dpi = image.info.get("dpi")
+                mode, file_format = image.mode, image.format
+                upright = ImageOps.exif_transpose(image)
+    except FileNotFoundError:
+        raise InputImageError(f"{path}: no such file; check the path") from None
+    except IsADirectoryError:
+        raise InputImageError(f"{path}: is a folder; pass image files (or use a batch job for folders)") from None
+    except UnidentifiedImageError:
+        raise InputImageError(f"{path}: not an image file Pillow can read; convert it to PNG, JPEG or TIFF") from None
+    except Image.DecompressionBombError:
+        raise InputImageError(f"{path}: image too large to decode safely; downscale it first") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise InputImageError(f"{path}: damaged or truncated image ({error}); re-export the file") from None
+    if upright.width == 0 or upright.height == 0:
+        raise InputImageError(f"{path}: empty image (0 pixels)")
+    pixels, alpha = _to_rgb(upright)
+    return PageImage(
+        pixels=np.ascontiguousarray(pixels),
+        source=str(path),
+        mode=mode,
+        orientation=orientation if orientation in _UNDO_ORIENTATION else 1,
+        alpha=alpha,
+        exif=exif,
+        dpi=tuple(dpi) if dpi else None,
+        format=file_format,
+    )
+
+
+def page_from_array(array: np.ndarray, source: str | None = None) -> PageImage:
+    """Wrap an in-memory image (H x W, H x W x 3 or H x W x 4; uint8, uint16 or float 0..1)."""
+    if not isinstance(array, np.ndarray) or array.ndim not in (2, 3) or array.size == 0:
+        shape = getattr(array, "shape", type(array).__name__)
+        raise InputImageError(f"{source or 'image'}: expected a non-empty H x W (x 3|4) array, got {shape}")
+    if array.dtype == np.uint16:
+        array = (array >> 8).astype(np.uint8)
+    elif np.issubdtype(array.dtype, np.floating):
+        array = np.round(np.clip(np.nan_to_num(array), 0.0, 1.0) * 255.0).astype(np.uint8)
+    elif array.dtype != np.uint8:
+        array = np.clip(array, 0, 255).astype(np.uint8)
+    mode = {2: "L", 3: "RGB", 4: "RGBA"}.get(array.ndim if array.ndim == 2 else array.shape[2])
+    if mode is None:
+        raise InputImageError(f"{source or 'image'}: {array.shape[2]} channels; expected 1, 3 or 4")
+    pixels, alpha = _to_rgb(Image.fromarray(np.ascontiguousarray(array), mode))
+    return PageImage(pixels=np.ascontiguousarray(pixels), source=source, mode=mode, alpha=alpha)
+
+
+def save_like(pixels: np.ndarray, like: PageImage, path: str | os.PathLike[str]) -> None:
+    """Write an upright RGB result in the original's mode, orientation, alpha, EXIF and DPI.
+
+    When the result is larger than the input (an output scale > 1), the alpha channel is
+    resized with it. 16-bit and float inputs are written as 8 bits.
+    """
+    image = Image.fromarray(np.ascontiguousarray(pixels), "RGB")
+    if like.alpha is not None:
+        alpha = Image.fromarray(like.alpha, "L")
+        if alpha.size != image.size:
+            alpha = alpha.resize(image.size, Image.Resampling.BICUBIC)
+        image.putalpha(alpha)
+        if like.mode == "LA":
+            image = image.convert("LA")
+    elif like.mode in ("L", "1", "CMYK"):
+        image = image.convert(like.mode)
+    if like.orientation in _UNDO_ORIENTATION:
+        image = image.transpose(_UNDO_ORIENTATION[like.orientation])
+    options: dict[str, object] = {}
+    if like.exif:
+        options["exif"] = like.exif
+    if like.dpi:
+        options["dpi"] = like.dpi
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial" + path.suffix)
+    image.save(partial, format=Image.registered_extensions().get(path.suffix.lower()), **options)
+    os.replace(partial, path)

@@ -1,0 +1,165 @@
+"""What a run produces: Document -> Page -> Line, as plain data.
+
+One class per level, each with ``to_dict`` / ``from_dict`` (unknown keys are errors, so
+a typo in a hand-edited file is caught). Geometry is stored once, as float polygons in
+page pixels of the page's own (EXIF-upright) orientation; exporters round it only where
+a format asks for integers (hOCR, ALTO).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "DECISIONS",
+    "Document",
+    "Line",
+    "Page",
+    "Reading",
+]
+
+# What happened to a line's pixels:
+#   restored       the restored crop was composited into the page
+#   kept_original  restoration ran but the gate kept the original pixels (see Line.reason)
+#   not_restored   restoration did not run for this line (skipped crop, or analysis only)
+DECISIONS = ("restored", "kept_original", "not_restored")
+
+# Where a reading comes from.
+SOURCES = ("ocr_original", "ocr_restored", "difftsr")
+
+
+def _from_fields(cls: type, data: Mapping[str, Any], where: str) -> dict[str, Any]:
+    names = {field.name for field in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)}")
+    return dict(data)
+
+
+@dataclasses.dataclass
+class Reading:
+    """One reading of a line: its text, a confidence in 0..1, and who read it."""
+
+    source: str
+    text: str
+    confidence: float
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ValueError(f"reading source must be one of {', '.join(SOURCES)}, not {self.source!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Reading:
+        return cls(**_from_fields(cls, data, "reading"))
+
+
+@dataclasses.dataclass
+class Line:
+    """A text line: where it is, what it says, and how that was decided.
+
+    ``polygon``: [[x, y], ...] in page pixels, clockwise from the line's top-left (for
+    vertical lines, the top-left of the text as read after rotating it upright).
+    ``text`` / ``confidence``: the merged result. ``readings``: every source that read it.
+    ``decision`` / ``reason``: what the trust gate did with the restored pixels.
+    ``disagreements``: characters only the restoration saw, kept out of ``text``.
+    ``crop``: a reference (file name) of the restored crop, when one was written.
+    """
+
+    polygon: list[list[float]]
+    text: str = ""
+    confidence: float = 0.0
+    readings: list[Reading] = dataclasses.field(default_factory=list)
+    decision: str = "not_restored"
+    reason: str = ""
+    vertical: bool = False
+    chunks: int = 1
+    disagreements: list[str] = dataclasses.field(default_factory=list)
+    crop: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.decision not in DECISIONS:
+            raise ValueError(f"line decision must be one of {', '.join(DECISIONS)}, not {self.decision!r}")
+
+    def reading(self, source: str) -> Reading | None:
+        return next((r for r in self.readings if r.source == source), None)
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) of the polygon."""
+        xs = [p[0] for p in self.polygon]
+        ys = [p[1] for p in self.polygon]
+        return min(xs), min(ys), max(xs), max(ys)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["readings"] = [r.to_dict() for r in self.readings]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Line:
+        fields = _from_fields(cls, data, "line")
+        fields["readings"] = [Reading.from_dict(r) for r in fields.get("readings", [])]
+        fields["polygon"] = [[float(x), float(y)] for x, y in fields["polygon"]]
+        return cls(**fields)
+
+
+@dataclasses.dataclass
+class Page:
+    """One page: its size in pixels, its lines in reading order, and where it came from."""
+
+    width: int
+    height: int
+    lines: list[Line] = dataclasses.field(default_factory=list)
+    source: str | None = None
+    index: int = 0
+    restorer: str = ""
+    gate: str = ""
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+    def counts(self) -> dict[str, int]:
+        """How many lines were restored, kept original, not restored, and flagged for a person to check."""
+        counts = {decision: 0 for decision in DECISIONS}
+        for line in self.lines:
+            counts[line.decision] += 1
+        # Flagged: a reading saw characters the page's text does not carry (see Line.disagreements).
+        counts["flagged"] = sum(1 for line in self.lines if line.disagreements)
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["lines"] = [line.to_dict() for line in self.lines]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Page:
+        fields = _from_fields(cls, data, "page")
+        fields["lines"] = [Line.from_dict(line) for line in fields.get("lines", [])]
+        return cls(**fields)
+
+
+@dataclasses.dataclass
+class Document:
+    pages: list[Page] = dataclasses.field(default_factory=list)
+    metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(page.text for page in self.pages)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pages": [page.to_dict() for page in self.pages], "metadata": dict(self.metadata)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Document:
+        fields = _from_fields(cls, data, "document")
+        return cls(
+            pages=[Page.from_dict(p) for p in fields.get("pages", [])], metadata=dict(fields.get("metadata", {}))
+        )
