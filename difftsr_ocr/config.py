@@ -102,8 +102,9 @@ class LinesConfig:
     max_chars: int = 24
     # Overlap between chunks, in line heights.
     chunk_overlap: float = 0.75
-    # Match the restored crop's colour and brightness to the page under it.
-    match_colors: bool = True
+    # Match the restored crop's colour and brightness to the page under it. Off by default:
+    # it also pulls a sharpened line's contrast back toward the blurry original.
+    match_colors: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,9 +5,10 @@ compares the OCR reading of the original crop, the OCR reading of the restored c
 (when DiffTSR ran) DiffTSR's own transcript, and decides whether the restored crop is
 composited. Policies:
 
-  safe    (default) restored only when OCR is at least as confident on the restored crop
-          as on the original AND the restored reading agrees with the original reading or
-          with the DiffTSR transcript within ``max_disagreement`` (character error rate)
+  safe    (default) restored only when OCR is at least as confident on the restored
+          crop as on the original (within ``confidence_tolerance``) AND the restored
+          reading agrees with the original reading or with the DiffTSR transcript within
+          ``max_disagreement`` (character error rate)
   always  every restored crop is composited (what peers do)
   never   nothing is composited: analysis only
 """
@@ -28,8 +29,9 @@ GATE_POLICIES = ("safe", "always", "never")
 @dataclasses.dataclass(frozen=True)
 class GateConfig:
     policy: str = "safe"
-    # Restored OCR confidence must reach the original's plus this margin.
-    min_confidence_gain: float = 0.0
+    # Restored OCR confidence must reach the original's minus this: recognisers' scores
+    # wobble in the third decimal between near-identical crops, which is not a loss.
+    confidence_tolerance: float = 0.01
     # Largest character error rate between the restored reading and a reference reading
     # (the original reading, or the DiffTSR transcript) for them to count as agreeing.
     max_disagreement: float = 0.15
@@ -37,6 +39,8 @@ class GateConfig:
     def __post_init__(self) -> None:
         if self.policy not in GATE_POLICIES:
             raise ConfigError(f"gate policy must be one of {', '.join(GATE_POLICIES)}, not {self.policy!r}")
+        if not 0.0 <= self.confidence_tolerance <= 1.0:
+            raise ConfigError(f"gate confidence_tolerance must be within 0..1, not {self.confidence_tolerance}")
         if not 0.0 <= self.max_disagreement <= 1.0:
             raise ConfigError(f"gate max_disagreement must be within 0..1, not {self.max_disagreement}")
 
@@ -57,7 +61,7 @@ def decide(
     if config.policy == "never":
         return GateDecision(False, "policy never (analysis only)")
 
-    if restored.confidence < original.confidence + config.min_confidence_gain:
+    if restored.confidence < original.confidence - config.confidence_tolerance:
         return GateDecision(
             False,
             f"OCR less confident on the restored crop ({restored.confidence:.2f} < {original.confidence:.2f})",

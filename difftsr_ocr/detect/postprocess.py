@@ -1,0 +1,123 @@
+"""DB (Differentiable Binarization) post-processing: probability map -> text quads.
+
+The steps and constants are PP-OCR's (as rapidocr 3.10 and PaddleOCR ship them):
+threshold the map, dilate with a 2x2 kernel, take the contours, fit a minimum-area
+rectangle to each, score it by the mean probability inside, grow it back by the
+distance ``area * unclip_ratio / perimeter`` (the model predicts shrunk text kernels),
+fit a rectangle again and scale it to page pixels. Only numpy, cv2, pyclipper, shapely.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+import pyclipper
+from shapely.geometry import Polygon
+
+__all__ = ["DBPostProcessor", "order_quad"]
+
+# PP-OCR drops kernels whose short side is under 3 map pixels, and expanded boxes
+# under 3 + 2; smaller blobs are noise at the model's 1/1 output stride.
+_MIN_KERNEL_SIDE = 3
+_MIN_BOX_SIDE = _MIN_KERNEL_SIDE + 2
+# Boxes this thin in page pixels are dropped after scaling (PP-OCR's filter_tag_det_res).
+_MIN_PAGE_SIDE = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class DBPostProcessor:
+    """Turns one DB probability map into quads in the page's pixel frame."""
+
+    thresh: float = 0.3
+    box_thresh: float = 0.5
+    max_candidates: int = 1000
+    unclip_ratio: float = 1.6
+    use_dilation: bool = True
+
+    def __call__(self, prob_map: np.ndarray, page_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """Quads ``[N, 4, 2]`` float32 (TL, TR, BR, BL) and scores ``[N]`` for ``page_size`` (h, w)."""
+        if prob_map.ndim != 2:
+            raise ValueError(f"expected a 2-D probability map, got shape {prob_map.shape}")
+        bitmap = (prob_map > self.thresh).astype(np.uint8)
+        if self.use_dilation:
+            # Joins the thin gaps the model leaves between characters of one line.
+            bitmap = cv2.dilate(bitmap, np.ones((2, 2), dtype=np.uint8))
+        contours, _ = cv2.findContours(bitmap * 255, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+
+        map_h, map_w = prob_map.shape
+        page_h, page_w = page_size
+        scale = np.array([page_w / map_w, page_h / map_h], dtype=np.float32)
+        quads: list[np.ndarray] = []
+        scores: list[float] = []
+        for contour in contours[: self.max_candidates]:
+            kernel, short_side = _min_area_quad(contour)
+            if short_side < _MIN_KERNEL_SIDE:
+                continue
+            score = _mean_inside(prob_map, kernel)
+            if score < self.box_thresh:
+                continue
+            grown = _unclip(kernel, self.unclip_ratio)
+            if grown is None:
+                continue
+            box, short_side = _min_area_quad(grown)
+            if short_side < _MIN_BOX_SIDE:
+                continue
+            box = np.round(box * scale)
+            quad = order_quad(box)
+            quad[:, 0] = np.clip(quad[:, 0], 0, page_w - 1)
+            quad[:, 1] = np.clip(quad[:, 1], 0, page_h - 1)
+            width = np.linalg.norm(quad[0] - quad[1])
+            height = np.linalg.norm(quad[0] - quad[3])
+            if width <= _MIN_PAGE_SIDE or height <= _MIN_PAGE_SIDE:
+                continue
+            quads.append(quad)
+            scores.append(score)
+        if not quads:
+            return np.zeros((0, 4, 2), dtype=np.float32), np.zeros(0, dtype=np.float32)
+        return np.stack(quads).astype(np.float32), np.asarray(scores, dtype=np.float32)
+
+
+def order_quad(points: np.ndarray) -> np.ndarray:
+    """The 4 corners of a rectangle as TL, TR, BR, BL (image y axis points down).
+
+    The two leftmost corners are the left edge (top one first), the two rightmost the
+    right edge: PP-OCR's rule, right for text lines tilted less than 45 degrees.
+    """
+    by_x = points[np.argsort(points[:, 0], kind="stable")]
+    left = by_x[:2][np.argsort(by_x[:2, 1], kind="stable")]
+    right = by_x[2:][np.argsort(by_x[2:, 1], kind="stable")]
+    return np.array([left[0], right[0], right[1], left[1]], dtype=np.float32)
+
+
+def _min_area_quad(points: np.ndarray) -> tuple[np.ndarray, float]:
+    rect = cv2.minAreaRect(points.reshape(-1, 1, 2).astype(np.float32))
+    return order_quad(cv2.boxPoints(rect)), float(min(rect[1]))
+
+
+def _mean_inside(prob_map: np.ndarray, quad: np.ndarray) -> float:
+    """Mean probability inside ``quad`` (PP-OCR's "fast" score: the box, not the contour)."""
+    map_h, map_w = prob_map.shape
+    x0 = int(np.clip(np.floor(quad[:, 0].min()), 0, map_w - 1))
+    x1 = int(np.clip(np.ceil(quad[:, 0].max()), 0, map_w - 1))
+    y0 = int(np.clip(np.floor(quad[:, 1].min()), 0, map_h - 1))
+    y1 = int(np.clip(np.ceil(quad[:, 1].max()), 0, map_h - 1))
+    mask = np.zeros((y1 - y0 + 1, x1 - x0 + 1), dtype=np.uint8)
+    shifted = (quad - np.array([x0, y0], dtype=np.float32)).astype(np.int32)
+    cv2.fillPoly(mask, [shifted], 1)
+    return float(cv2.mean(prob_map[y0 : y1 + 1, x0 : x1 + 1], mask)[0])
+
+
+def _unclip(quad: np.ndarray, ratio: float) -> np.ndarray | None:
+    polygon = Polygon(quad)
+    if polygon.length == 0:
+        return None
+    distance = polygon.area * ratio / polygon.length
+    offset = pyclipper.PyclipperOffset()
+    offset.AddPath([tuple(point) for point in quad.tolist()], pyclipper.JT_ROUND, pyclipper.ET_CLOSEDPOLYGON)
+    grown = offset.Execute(distance)
+    # A convex quad grows into exactly one polygon; anything else is degenerate.
+    if len(grown) != 1:
+        return None
+    return np.asarray(grown[0], dtype=np.float32)

@@ -1,0 +1,52 @@
+"""Exporters: pure functions from a :class:`~difftsr_ocr.results.Document` to files' contents.
+
+* :func:`document_to_json` / :func:`document_from_json`: the lossless results file.
+* :func:`document_to_hocr`: hOCR 1.2 (XHTML), for OCRmyPDF, hocr-tools and viewers.
+* :func:`document_to_alto` / :func:`page_to_alto`: ALTO 4.4, for libraries and archives.
+* :func:`document_to_text`: plain text, one output line per detected line.
+* :func:`before_after_preview` / :func:`disagreement_report`: images and HTML for people.
+
+Nothing here writes files or imports torch. Names are imported lazily so that asking
+for the text exporter does not load OpenCV.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = [
+    "ExportError",
+    "ReportItem",
+    "before_after_preview",
+    "disagreement_report",
+    "document_from_json",
+    "document_to_alto",
+    "document_to_hocr",
+    "document_to_json",
+    "document_to_text",
+    "page_to_alto",
+]
+
+_HOMES = {
+    "ExportError": "difftsr_ocr.export.base",
+    "ReportItem": "difftsr_ocr.export.preview",
+    "before_after_preview": "difftsr_ocr.export.preview",
+    "disagreement_report": "difftsr_ocr.export.preview",
+    "document_from_json": "difftsr_ocr.export.json",
+    "document_to_alto": "difftsr_ocr.export.alto",
+    "document_to_hocr": "difftsr_ocr.export.hocr",
+    "document_to_json": "difftsr_ocr.export.json",
+    "document_to_text": "difftsr_ocr.export.text",
+    "page_to_alto": "difftsr_ocr.export.alto",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'difftsr_ocr.export' has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOMES[name]), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

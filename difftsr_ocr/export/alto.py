@@ -1,0 +1,158 @@
+"""ALTO 4.4 output: Layout/Page/PrintSpace/TextBlock/TextLine/String, pixel units.
+
+What goes where:
+
+* ``Description``: ``MeasurementUnit`` pixel; ``sourceImageInformation/fileName`` when
+  all pages come from one source (ALTO allows a single file name per document, so
+  write one file per page with :func:`page_to_alto` for multi-image documents);
+  ``Processing`` names the software.
+* ``Tags``: one ``OtherTag`` per trust-gate decision that occurs (``TYPE``
+  ``difftsr-decision``); each ``TextLine`` points at its decision through ``TAGREFS``,
+  the schema's own way to attach a classification without leaving the namespace.
+* ``Page``: ``PHYSICAL_IMG_NR`` is ``Page.index + 1`` (ALTO counts images from 1),
+  ``WIDTH``/``HEIGHT`` the page size. One ``TextBlock`` per page holds all its lines:
+  the results have no block structure.
+* ``TextLine``: integer box; ``Shape/Polygon`` with the rounded polygon when the line is
+  not an upright rectangle (``POINTS`` as ``x,y`` pairs separated by spaces, one of the
+  forms ALTO 4.4 documents); ``BASEDIRECTION="ttb"`` for vertical lines read top to
+  bottom. No ``BASELINE``: the results hold no measured baseline, and training tools
+  read it as ground truth.
+* ``String``: one per whitespace-separated word with an **estimated** box (see
+  :mod:`difftsr_ocr.export.layout`), ``WC`` the line's confidence (0-1); ``SP`` between
+  words. A line without text keeps one empty ``String`` so its geometry survives (a
+  ``TextLine`` must hold at least one).
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from typing import Any
+
+from difftsr_ocr.export.base import SOFTWARE_NAME, require_pages, software_version, unit_interval, xml_text
+from difftsr_ocr.export.layout import Box, int_box, is_axis_aligned, line_frame, word_layout
+from difftsr_ocr.results import DECISIONS, Document, Line, Page
+
+__all__ = ["ALTO_NAMESPACE", "ALTO_SCHEMA_LOCATION", "document_to_alto", "page_to_alto"]
+
+ALTO_NAMESPACE = "http://www.loc.gov/standards/alto/ns-v4#"
+ALTO_SCHEMA_LOCATION = "http://www.loc.gov/standards/alto/v4/alto-4-4.xsd"
+_XSI = "http://www.w3.org/2001/XMLSchema-instance"
+_DECISION_TAG_TYPE = "difftsr-decision"
+_DECISION_DESCRIPTIONS = {
+    "restored": "the restored crop was composited into the page",
+    "kept_original": "restoration ran but the trust gate kept the original pixels",
+    "not_restored": "restoration did not run for this line",
+}
+# A vertical line read top to bottom points about 90 degrees clockwise, i.e. -90.
+_DOWNWARD = -90.0
+
+
+def document_to_alto(doc: Document) -> str:
+    """``doc`` as one ALTO 4.4 file with a ``Page`` per page, to be written as UTF-8.
+
+    Raises :class:`~difftsr_ocr.export.base.ExportError` for a document without pages.
+    """
+    require_pages(doc, "ALTO")
+    # ElementTree cannot combine a default namespace with unprefixed attributes (every
+    # ALTO attribute is unprefixed), so the namespace declarations are written as plain
+    # attributes and element names stay unqualified.
+    root = ET.Element("alto")
+    root.set("xmlns", ALTO_NAMESPACE)
+    root.set("xmlns:xsi", _XSI)
+    root.set("xsi:schemaLocation", f"{ALTO_NAMESPACE} {ALTO_SCHEMA_LOCATION}")
+    root.set("SCHEMAVERSION", "4.4")
+    _description(root, doc)
+    decisions = [d for d in DECISIONS if any(line.decision == d for page in doc.pages for line in page.lines)]
+    if decisions:
+        tags = _sub(root, "Tags")
+        for decision in decisions:
+            _sub(
+                tags,
+                "OtherTag",
+                ID=_tag_id(decision),
+                TYPE=_DECISION_TAG_TYPE,
+                LABEL=decision,
+                DESCRIPTION=_DECISION_DESCRIPTIONS[decision],
+            )
+    layout = _sub(root, "Layout")
+    for number, page in enumerate(doc.pages, start=1):
+        _page(layout, page, number)
+    ET.indent(root, space=" ")
+    body = ET.tostring(root, encoding="unicode")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
+
+
+def page_to_alto(page: Page, metadata: Mapping[str, Any] | None = None) -> str:
+    """One page as its own ALTO file: the usual layout of ALTO archives (one file per image)."""
+    return document_to_alto(Document(pages=[page], metadata=dict(metadata or {})))
+
+
+def _description(root: ET.Element, doc: Document) -> None:
+    description = _sub(root, "Description")
+    _sub(description, "MeasurementUnit").text = "pixel"
+    sources = {page.source for page in doc.pages}
+    if len(sources) == 1 and (source := sources.pop()):
+        info = _sub(description, "sourceImageInformation")
+        _sub(info, "fileName").text = xml_text(source)
+    processing = _sub(description, "Processing", ID="processing_1")
+    _sub(processing, "processingCategory").text = "contentGeneration"
+    restorers = sorted({page.restorer for page in doc.pages if page.restorer})
+    if restorers:
+        _sub(processing, "processingStepSettings").text = xml_text("restorer: " + ", ".join(restorers))
+    software = _sub(processing, "processingSoftware")
+    _sub(software, "softwareName").text = SOFTWARE_NAME
+    _sub(software, "softwareVersion").text = software_version()
+
+
+def _page(layout: ET.Element, page: Page, number: int) -> None:
+    element = _sub(
+        layout,
+        "Page",
+        ID=f"page_{number}",
+        PHYSICAL_IMG_NR=str(page.index + 1),
+        WIDTH=str(page.width),
+        HEIGHT=str(page.height),
+    )
+    space = _sub(element, "PrintSpace", HPOS="0", VPOS="0", WIDTH=str(page.width), HEIGHT=str(page.height))
+    if not page.lines:
+        return
+    boxes = [int_box(line.polygon, page.width, page.height) for line in page.lines]
+    area = Box(min(b.x0 for b in boxes), min(b.y0 for b in boxes), max(b.x1 for b in boxes), max(b.y1 for b in boxes))
+    block = _sub(space, "TextBlock", ID=f"block_{number}_1", **_position(area))
+    for index, (line, box) in enumerate(zip(page.lines, boxes, strict=True), start=1):
+        _line(block, line, box, page, f"{number}_{index}")
+
+
+def _line(block: ET.Element, line: Line, box: Box, page: Page, ident: str) -> None:
+    attributes = {"ID": f"line_{ident}", **_position(box), "TAGREFS": _tag_id(line.decision)}
+    if line.vertical and abs(line_frame(line.polygon).angle - _DOWNWARD) < 45.0:
+        attributes["BASEDIRECTION"] = "ttb"
+    element = _sub(block, "TextLine", **attributes)
+    if not is_axis_aligned(line.polygon):
+        points = " ".join(
+            f"{min(max(round(x), 0), page.width)},{min(max(round(y), 0), page.height)}" for x, y in line.polygon
+        )
+        _sub(_sub(element, "Shape"), "Polygon", POINTS=points)
+    confidence = f"{unit_interval(line.confidence):.4f}".rstrip("0").rstrip(".")
+    words, gaps = word_layout(line, page.width, page.height)
+    if not words:
+        _sub(element, "String", ID=f"string_{ident}_1", **_position(box), CONTENT="", WC=confidence)
+        return
+    for index, word in enumerate(words, start=1):
+        if index > 1:
+            _sub(element, "SP", **_position(gaps[index - 2]))
+        text = xml_text(word.text)
+        _sub(element, "String", ID=f"string_{ident}_{index}", **_position(word.box), CONTENT=text, WC=confidence)
+
+
+def _position(box: Box) -> dict[str, str]:
+    return {"HPOS": str(box.x0), "VPOS": str(box.y0), "WIDTH": str(box.width), "HEIGHT": str(box.height)}
+
+
+def _tag_id(decision: str) -> str:
+    return f"decision_{decision}"
+
+
+def _sub(parent: ET.Element, tag: str, **attributes: str) -> ET.Element:
+    return ET.SubElement(parent, tag, attributes)

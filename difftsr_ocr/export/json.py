@@ -1,0 +1,64 @@
+"""The results file: a Document as JSON, tagged with a format name and version.
+
+The envelope is ``{"format": "difftsr-ocr.document", "version": 1, "document": {...}}``
+where ``document`` is :meth:`Document.to_dict`. The tag lets a later reader tell our
+files from any other JSON and refuse versions it does not understand instead of
+misreading them. Geometry stays float page pixels, so a round trip is exact.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from difftsr_ocr.export.base import ExportError
+from difftsr_ocr.results import Document
+
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "document_from_json", "document_to_json"]
+
+FORMAT_NAME = "difftsr-ocr.document"
+# Bump when a reader of the previous version would misread the new layout; additions
+# that old readers reject loudly (unknown keys) do not need a bump.
+FORMAT_VERSION = 1
+
+
+def document_to_json(doc: Document) -> str:
+    """``doc`` as a JSON results file (UTF-8 text, CJK kept readable rather than escaped).
+
+    ``doc.metadata`` must hold JSON types (str, numbers, bools, None, lists, dicts with
+    str keys) for the round trip to be exact. NaN and infinity are refused, because
+    they are not JSON and other readers would reject the file.
+    """
+    envelope = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "document": doc.to_dict()}
+    return json.dumps(envelope, ensure_ascii=False, allow_nan=False, indent=1) + "\n"
+
+
+def document_from_json(text: str | bytes) -> Document:
+    """Read a results file written by :func:`document_to_json`; raise :class:`ExportError` if it is not one."""
+    try:
+        data: Any = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ExportError(f"results file is not valid JSON: {_one_line(error)}") from error
+    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+        raise ExportError(f'not a difftsr-ocr results file (expected "format": "{FORMAT_NAME}")')
+    version = data.get("version")
+    if version != FORMAT_VERSION or isinstance(version, bool):
+        raise ExportError(
+            f"results file version {version!r} is not supported; this difftsr-ocr reads version {FORMAT_VERSION}"
+        )
+    unknown = sorted(set(data) - {"format", "version", "document"})
+    if unknown:
+        raise ExportError(f"malformed results file: unknown top-level key(s) {', '.join(unknown)}")
+    body = data.get("document")
+    if not isinstance(body, dict):
+        raise ExportError('malformed results file: "document" must be an object')
+    try:
+        return Document.from_dict(body)
+    except KeyError as error:
+        raise ExportError(f"malformed results file: missing key {error}") from error
+    except (ValueError, TypeError, AttributeError) as error:
+        raise ExportError(f"malformed results file: {_one_line(error)}") from error
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())

@@ -1,0 +1,55 @@
+"""Page geometry for line restoration: polygons, rectification, chunking, compositing.
+
+Framework-free on purpose (numpy and OpenCV only, never torch), so the detector's
+post-processing and every test of this package run without torch.
+"""
+
+from __future__ import annotations
+
+from difftsr_ocr.geometry.chunks import Chunk, plan_chunks, split_crop, stitch_chunks
+from difftsr_ocr.geometry.composite import composite, feather_mask, match_colours, upscale_page
+from difftsr_ocr.geometry.polygons import (
+    VERTICAL_RATIO,
+    centre_line,
+    edges,
+    is_vertical,
+    line_height,
+    line_length,
+    line_polygon,
+    order_quad,
+    pad_polygon,
+    polygon_bbox,
+    reading_order,
+    text_height,
+    upright_polygon,
+)
+from difftsr_ocr.geometry.rectify import LineWarp, Patch, plan_warp, rectify_line, unrectify
+
+__all__ = [
+    "VERTICAL_RATIO",
+    "Chunk",
+    "LineWarp",
+    "Patch",
+    "centre_line",
+    "composite",
+    "edges",
+    "feather_mask",
+    "is_vertical",
+    "line_height",
+    "line_length",
+    "line_polygon",
+    "match_colours",
+    "order_quad",
+    "pad_polygon",
+    "plan_chunks",
+    "plan_warp",
+    "polygon_bbox",
+    "reading_order",
+    "rectify_line",
+    "split_crop",
+    "stitch_chunks",
+    "text_height",
+    "unrectify",
+    "upright_polygon",
+    "upscale_page",
+]

@@ -1,0 +1,375 @@
+"""The page pipeline: detect, rectify, restore in batches, recognise, gate, composite, merge.
+
+``Pipeline`` composes stages it is given (docTR style): any detector, recogniser and
+restorer that follow the protocols in ``detect/``, ``recognize/`` and ``restore/``.
+:func:`build_pipeline` is the one place where a :class:`PipelineConfig` becomes
+concrete classes.
+
+A page runs in three phases so that batch jobs can pool the crops of many pages into
+full restorer batches: :meth:`Pipeline.prepare` (detection, rectification, reading the
+original), :meth:`Pipeline.restore` (all chunks of all given pages in one restorer call,
+then reading the restored crops), :meth:`Pipeline.finish` (gate, composite, merge).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from difftsr_ocr.config import PipelineConfig
+from difftsr_ocr.detect.base import Detector, TextRegion
+from difftsr_ocr.errors import ConfigError
+from difftsr_ocr.export.preview import ReportItem
+from difftsr_ocr.gate import decide
+from difftsr_ocr.geometry.chunks import Chunk, plan_chunks, split_crop, stitch_chunks
+from difftsr_ocr.geometry.composite import composite
+from difftsr_ocr.geometry.polygons import is_vertical, pad_polygon, upright_polygon
+from difftsr_ocr.geometry.rectify import LineWarp, rectify_line, unrectify
+from difftsr_ocr.imageio import PageImage, load_image, page_from_array
+from difftsr_ocr.merge import join_chunk_texts, merge_readings
+from difftsr_ocr.recognize.base import Recognizer
+from difftsr_ocr.restore.base import Restorer
+from difftsr_ocr.results import Line, Page, Reading
+
+__all__ = ["PageResult", "Pipeline", "PreparedPage", "build_pipeline", "crop_seed"]
+
+logger = logging.getLogger(__name__)
+
+# Characters per line height of width, for chunk planning when a line has no reading.
+_CHARS_PER_HEIGHT = 2.0
+# How far a quad's corners may sit from its bounding box to be cut as that box: this many
+# page pixels, or this fraction of the box's short side when that is more.
+_SNAP_TOLERANCE_PX = 2.0
+_SNAP_TOLERANCE_FRACTION = 0.1
+
+
+def crop_seed(seed: int, page: int, line: int, chunk: int) -> int:
+    """The seed of one chunk: the same crop gets the same noise whatever batch it lands in."""
+    return int(np.random.SeedSequence([seed, page, line, chunk]).generate_state(1, dtype=np.uint32)[0])
+
+
+@dataclasses.dataclass
+class _LineWork:
+    region: TextRegion
+    warp: LineWarp
+    crop: np.ndarray
+    vertical: bool
+    original: Reading
+    chunks: list[Chunk]
+    restored_crop: np.ndarray | None = None
+    restored: Reading | None = None
+    transcript: Reading | None = None
+    skipped: str | None = None
+
+
+@dataclasses.dataclass
+class PreparedPage:
+    """A page between the phases; ``timings`` accumulates seconds per stage."""
+
+    image: PageImage
+    index: int
+    lines: list[_LineWork]
+    timings: dict[str, float]
+
+
+@dataclasses.dataclass(frozen=True)
+class PageResult:
+    """One processed page: its results, the restored image (upright RGB), and what a person may check."""
+
+    page: Page
+    image: np.ndarray
+    original: PageImage
+    report_items: list[ReportItem]
+    timings: dict[str, float]
+
+
+class _Timer:
+    def __init__(self, timings: dict[str, float], stage: str) -> None:
+        self.timings, self.stage = timings, stage
+
+    def __enter__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.timings[self.stage] = self.timings.get(self.stage, 0.0) + time.perf_counter() - self.start
+
+
+class Pipeline:
+    """Restores the text lines of pages and reads them; stages are passed in, already built."""
+
+    def __init__(
+        self,
+        detector: Detector,
+        recognizer: Recognizer,
+        restorer: Restorer | None,
+        config: PipelineConfig | None = None,
+    ) -> None:
+        self.detector = detector
+        self.recognizer = recognizer
+        self.restorer = restorer
+        self.config = config or PipelineConfig()
+
+    def __call__(self, image: PageImage | np.ndarray | str | os.PathLike[str], index: int = 0) -> PageResult:
+        """Run one page end to end."""
+        prepared = self.prepare(image, index)
+        self.restore([prepared])
+        return self.finish(prepared)
+
+    def process(self, images: Sequence[PageImage | np.ndarray | str | os.PathLike[str]]) -> list[PageResult]:
+        """Several pages, their crops restored together in full batches."""
+        prepared = [self.prepare(image, index) for index, image in enumerate(images)]
+        self.restore(prepared)
+        return [self.finish(page) for page in prepared]
+
+    # --- phase 1 -------------------------------------------------------------------------
+
+    def _as_page_image(self, image: PageImage | np.ndarray | str | os.PathLike[str]) -> PageImage:
+        if isinstance(image, PageImage):
+            return image
+        if isinstance(image, np.ndarray):
+            return page_from_array(image)
+        return load_image(Path(image), max_pixels=self.config.max_image_pixels)
+
+    def prepare(self, image: PageImage | np.ndarray | str | os.PathLike[str], index: int = 0) -> PreparedPage:
+        """Detect the lines, cut each into an upright crop, read it, and plan its chunks."""
+        page_image = self._as_page_image(image)
+        pixels = page_image.pixels
+        timings: dict[str, float] = {}
+        lines_config = self.config.lines
+        with _Timer(timings, "detect"):
+            regions = self.detector.detect(pixels)
+        with _Timer(timings, "rectify"):
+            size = (pixels.shape[1], pixels.shape[0])
+            cut = []
+            for region in regions:
+                padded = pad_polygon(region.polygon, size, along=lines_config.pad_x, across=lines_config.pad_y)
+                crop, warp = rectify_line(pixels, _snap_to_pixels(padded, size))
+                cut.append((region, crop, warp, is_vertical(region.polygon)))
+        with _Timer(timings, "recognize"):
+            readings = self.recognizer.recognize([crop for _, crop, _, _ in cut]) if cut else []
+        lines = []
+        for (region, crop, warp, vertical), reading in zip(cut, readings, strict=True):
+            height, width = crop.shape[:2]
+            chunks = plan_chunks(
+                width,
+                height,
+                max_aspect=lines_config.max_aspect,
+                max_chars=lines_config.max_chars,
+                text_length=len(reading.text) or None,
+                chars_per_height=_CHARS_PER_HEIGHT,
+                overlap=lines_config.chunk_overlap,
+            )
+            original = Reading("ocr_original", reading.text, reading.confidence)
+            lines.append(_LineWork(region, warp, crop, vertical, original, chunks))
+        return PreparedPage(image=page_image, index=index, lines=lines, timings=timings)
+
+    # --- phase 2 -------------------------------------------------------------------------
+
+    def restore(self, pages: Sequence[PreparedPage]) -> None:
+        """Restore every chunk of every line of ``pages`` in one restorer call, then read the results."""
+        if self.restorer is None:
+            return
+        jobs = [line for page in pages for line in page.lines]
+        crops, seeds, owners = [], [], []
+        for page in pages:
+            for line_number, line in enumerate(page.lines):
+                for chunk_number, chunk_crop in enumerate(split_crop(line.crop, line.chunks)):
+                    crops.append(chunk_crop)
+                    seeds.append(crop_seed(self.config.seed, page.index, line_number, chunk_number))
+                    owners.append(line)
+        started = time.perf_counter()
+        results = self.restorer.restore(crops, seeds=seeds) if crops else []
+        _share_time(pages, "restore", time.perf_counter() - started)
+
+        by_line: dict[int, list] = {}
+        for owner, result in zip(owners, results, strict=True):
+            by_line.setdefault(id(owner), []).append(result)
+        for line in jobs:
+            chunk_results = by_line[id(line)]
+            skipped = [r.skipped for r in chunk_results if r.skipped]
+            if skipped:
+                line.skipped = skipped[0]
+                continue
+            images = [r.image for r in chunk_results]
+            line.restored_crop = (
+                images[0] if len(images) == 1 else stitch_chunks(images, line.chunks, line.crop.shape[1])
+            )
+            texts = [r.text for r in chunk_results]
+            if any(texts):
+                confidence = float(np.mean([r.confidence for r in chunk_results]))
+                line.transcript = Reading("difftsr", join_chunk_texts(texts, _overlap_chars(line)), confidence)
+
+        restored = [line for line in jobs if line.restored_crop is not None]
+        started = time.perf_counter()
+        readings = self.recognizer.recognize([line.restored_crop for line in restored]) if restored else []
+        _share_time(pages, "recognize", time.perf_counter() - started)
+        for line, reading in zip(restored, readings, strict=True):
+            line.restored = Reading("ocr_restored", reading.text, reading.confidence)
+
+    # --- phase 3 -------------------------------------------------------------------------
+
+    def finish(self, prepared: PreparedPage) -> PageResult:
+        """Gate each line, composite the accepted ones, and merge the readings into results."""
+        timings = prepared.timings
+        pixels = prepared.image.pixels
+        scale = self.config.output_scale
+        patches, lines, report = [], [], []
+        with _Timer(timings, "merge"):
+            for number, work in enumerate(prepared.lines):
+                line, accepted = self._line_result(work)
+                lines.append(line)
+                if accepted:
+                    patches.append(unrectify(work.restored_crop, work.warp, scale=scale))
+                if line.disagreements:
+                    report.append(ReportItem(line, work.crop, work.restored_crop, prepared.index, number))
+        with _Timer(timings, "composite"):
+            image = composite(pixels, patches, scale=scale, match_colour=self.config.lines.match_colors)
+        page = Page(
+            width=pixels.shape[1],
+            height=pixels.shape[0],
+            lines=lines,
+            source=prepared.image.source,
+            index=prepared.index,
+            restorer=self.restorer.name if self.restorer is not None else "none",
+            gate=self.config.gate.policy,
+        )
+        return PageResult(page=page, image=image, original=prepared.image, report_items=report, timings=timings)
+
+    def _line_result(self, work: _LineWork) -> tuple[Line, bool]:
+        readings = [work.original] + [r for r in (work.restored, work.transcript) if r is not None]
+        polygon = upright_polygon(work.region.polygon) if work.vertical else work.region.polygon
+        if work.restored is None:
+            decision = "not_restored"
+            reason = work.skipped or ("no restorer" if self.restorer is None else "")
+            accepted, chosen, others = False, work.original, []
+        else:
+            verdict = decide(work.original, work.restored, work.transcript, self.config.gate)
+            accepted, reason = verdict.restore, verdict.reason
+            decision = "restored" if accepted else "kept_original"
+            chosen = work.restored if accepted else work.original
+            # A kept line must not silently take characters only the restoration saw.
+            others = [] if accepted else [r for r in (work.restored, work.transcript) if r is not None]
+        merged = merge_readings(chosen, others)
+        line = Line(
+            polygon=[[float(x), float(y)] for x, y in polygon],
+            text=merged.text,
+            confidence=merged.confidence,
+            readings=readings,
+            decision=decision,
+            reason=reason,
+            vertical=work.vertical,
+            chunks=len(work.chunks),
+            disagreements=merged.disagreements,
+        )
+        return line, accepted
+
+
+def _snap_to_pixels(polygon: np.ndarray, page_size: tuple[int, int]) -> np.ndarray:
+    """A quad within a pixel or so of an axis-aligned box becomes that box, on whole pixels.
+
+    Detectors return near-rectangles tilted by a fraction of a degree; cutting them as
+    exact integer boxes makes rectification a plain copy, so pixels a restorer did not
+    change come back bit-identical instead of twice resampled.
+    """
+    if len(polygon) != 4:
+        return polygon
+    x0, y0 = np.floor(polygon.min(axis=0))
+    x1, y1 = np.ceil(polygon.max(axis=0))
+    box = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64)
+    tolerance = max(_SNAP_TOLERANCE_PX, _SNAP_TOLERANCE_FRACTION * min(x1 - x0, y1 - y0))
+    if np.abs(polygon - box).max() > tolerance:
+        return polygon
+    width, height = page_size
+    return np.clip(box, 0, [width, height])
+
+
+def _overlap_chars(line: _LineWork) -> int:
+    """How many characters two neighbouring chunks of a line can both have read (an upper bound)."""
+    if len(line.chunks) < 2:
+        return 0
+    shared = line.chunks[0].x1 - line.chunks[1].x0
+    width = line.crop.shape[1]
+    density = len(line.original.text) / width if line.original.text else _CHARS_PER_HEIGHT / line.crop.shape[0]
+    return int(np.ceil(shared * density)) + 1
+
+
+def _share_time(pages: Sequence[PreparedPage], stage: str, seconds: float) -> None:
+    """Split a pooled stage's time over the pages in proportion to their line counts."""
+    total = sum(len(page.lines) for page in pages) or 1
+    for page in pages:
+        page.timings[stage] = page.timings.get(stage, 0.0) + seconds * len(page.lines) / total
+
+
+def resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def build_pipeline(config: PipelineConfig | None = None) -> Pipeline:
+    """The one factory: configuration names become detector, recogniser and restorer objects."""
+    config = config or PipelineConfig()
+    if config.detector.backend == "paddle":
+        from difftsr_ocr.detect.paddle import PaddleDetector
+        from difftsr_ocr.recognize.paddle import PaddleRecognizer
+
+        if config.detector.model is None or config.recognizer.model is None:
+            raise ConfigError(
+                "detector.backend paddle needs detector.model and recognizer.model (PaddleOCR model folders)"
+            )
+        detector: Detector = PaddleDetector(
+            config.detector.model,
+            limit_side_len=config.detector.limit_side_len,
+            thresh=config.detector.thresh,
+            box_thresh=config.detector.box_thresh,
+            unclip_ratio=config.detector.unclip_ratio,
+        )
+        recognizer: Recognizer = PaddleRecognizer(config.recognizer.model)
+    else:
+        from difftsr_ocr.detect.ppocr import PPOCRDetector
+        from difftsr_ocr.recognize.ppocr import PPOCRRecognizer
+
+        detector = PPOCRDetector(
+            config.detector.model,
+            limit_side_len=config.detector.limit_side_len,
+            thresh=config.detector.thresh,
+            box_thresh=config.detector.box_thresh,
+            unclip_ratio=config.detector.unclip_ratio,
+        )
+        recognizer = PPOCRRecognizer(config.recognizer.model, batch_size=config.recognizer.batch_size)
+    return Pipeline(detector, recognizer, _build_restorer(config), config)
+
+
+def _build_restorer(config: PipelineConfig) -> Restorer | None:
+    settings = config.restorer
+    if settings.kind == "none":
+        return None
+    if settings.kind == "classical":
+        from difftsr_ocr.restore.classical import ClassicalRestorer
+
+        return ClassicalRestorer()
+    from difftsr_ocr.models.config import DiffTSRConfig, load_difftsr_config
+    from difftsr_ocr.restore.difftsr import DiffTSRRestorer, DiffTSRRestorerConfig
+    from difftsr_ocr.restore.factory import build_restorer
+    from difftsr_ocr.restore.sampling import SamplingConfig
+
+    restorer_config = DiffTSRRestorerConfig(
+        sampling=SamplingConfig(steps=settings.steps, eta=settings.eta, refine_text=settings.refine_text),
+        posterior=settings.posterior,
+        precision=settings.precision,
+        batch_size=settings.batch_size,
+        seed=config.seed,
+    )
+    model_config = load_difftsr_config(settings.model_config) if settings.model_config else DiffTSRConfig()
+    device = resolve_device(config.device)
+    if settings.kind == "difftsr":
+        return DiffTSRRestorer.from_weights(settings.ckpt, settings.transocr, model_config, restorer_config, device)
+    return build_restorer(settings.ckpt, settings.transocr, model_config, restorer_config, device)

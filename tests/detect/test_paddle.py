@@ -1,0 +1,158 @@
+"""The PaddleOCR 3.x backend, run offline on rapidocr's ONNX files, against our own PP-OCR stages.
+
+These tests need the ``paddle`` extra (``pip install "difftsr-ocr[paddle]"``); without it
+the integration tests fail on purpose, so CI cannot pass while silently skipping them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from difftsr_ocr.detect.paddle import (
+    PaddleDetector,
+    import_paddleocr,
+    paddle_device,
+    write_paddle_det_model_dir,
+)
+from difftsr_ocr.detect.ppocr import PPOCRDetector
+from difftsr_ocr.detect.session import create_session, rapidocr_model_path
+from difftsr_ocr.errors import ConfigError, WeightsError
+from difftsr_ocr.recognize.paddle import PaddleRecognizer, write_paddle_rec_model_dir
+from difftsr_ocr.recognize.ppocr import PPOCRRecognizer, load_character_list
+from tests.detect.pages import RenderedPage, crop_line, iou, render_page, render_rotated_block
+
+
+@pytest.fixture(scope="module")
+def paddle_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A private paddlex cache and no model-host probing; fails when paddleocr is missing."""
+    if importlib.util.find_spec("paddleocr") is None:
+        pytest.fail(
+            'paddleocr is not installed, so the PaddleOCR backend is untested: pip install "difftsr-ocr[paddle]"'
+        )
+    cache = tmp_path_factory.mktemp("paddlex_cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PADDLE_PDX_CACHE_HOME", str(cache))
+        patch.setenv("PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK", "True")
+        yield cache
+
+
+@pytest.fixture(scope="module")
+def model_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("paddle_models")
+    return write_paddle_det_model_dir(root / "det"), write_paddle_rec_model_dir(root / "rec")
+
+
+@pytest.fixture(scope="module")
+def page() -> RenderedPage:
+    return render_page()
+
+
+# --- needs paddleocr -----------------------------------------------------------------
+
+
+@pytest.mark.paddle
+@pytest.mark.parametrize("which", ["page", "rotated"])
+def test_paddle_detection_matches_ppocr(
+    paddle_env: Path, model_dirs: tuple[Path, Path], page: RenderedPage, which: str
+) -> None:
+    image = page.image if which == "page" else render_rotated_block(12.0)[0]
+    paddle_regions = PaddleDetector(model_dirs[0], threads=2).detect(image)
+    our_regions = PPOCRDetector(threads=2).detect(image)
+    assert len(paddle_regions) == len(our_regions) > 0
+    for theirs, ours in zip(paddle_regions, our_regions, strict=True):
+        assert iou(theirs.polygon, ours.polygon) > 0.8
+        assert theirs.score == pytest.approx(ours.score, abs=0.01)
+    if which == "page":
+        for region, line in zip(paddle_regions, page.lines, strict=True):
+            assert iou(region.polygon, line.bbox) > 0.5, line.text
+
+
+@pytest.mark.paddle
+def test_paddle_recognition_matches_ppocr(paddle_env: Path, model_dirs: tuple[Path, Path], page: RenderedPage) -> None:
+    crops = [crop_line(page.image, line.bbox) for line in page.lines]
+    paddle_readings = PaddleRecognizer(model_dirs[1], batch_size=4, threads=2).recognize(crops)
+    our_readings = PPOCRRecognizer(threads=2).recognize(crops)
+    assert [r.text for r in paddle_readings] == [r.text for r in our_readings]
+    assert [r.text for r in paddle_readings] == [line.text for line in page.lines]
+    for theirs, ours in zip(paddle_readings, our_readings, strict=True):
+        assert theirs.confidence == pytest.approx(ours.confidence, abs=0.02)
+
+
+@pytest.mark.paddle
+def test_paddle_backends_never_import_the_paddle_framework(paddle_env: Path, model_dirs: tuple[Path, Path]) -> None:
+    PaddleDetector(model_dirs[0], threads=1).detect(np.full((64, 64, 3), 255, dtype=np.uint8))
+    assert "paddle" not in sys.modules
+
+
+@pytest.mark.paddle
+def test_paddle_blank_page_gives_no_regions(paddle_env: Path, model_dirs: tuple[Path, Path]) -> None:
+    assert PaddleDetector(model_dirs[0], threads=1).detect(np.full((400, 300, 3), 255, dtype=np.uint8)) == []
+
+
+# --- no paddleocr needed -------------------------------------------------------------
+
+
+def test_rec_model_dir_carries_the_onnx_alphabet(model_dirs: tuple[Path, Path]) -> None:
+    _, rec_dir = model_dirs
+    config = yaml.safe_load((rec_dir / "inference.yml").read_text(encoding="utf-8"))
+    onnx_path = rapidocr_model_path("PP-OCRv6_rec_small.onnx")
+    vocabulary = load_character_list(create_session(onnx_path, threads=1), onnx_path)
+    assert config["Global"]["model_name"] == "PP-OCRv6_small_rec"
+    assert config["PostProcess"]["character_dict"] == vocabulary[1:-1]
+    assert (rec_dir / "inference.onnx").resolve() == onnx_path.resolve()
+
+
+def test_det_model_dir_uses_rapidocr_settings(model_dirs: tuple[Path, Path]) -> None:
+    det_dir, _ = model_dirs
+    config = yaml.safe_load((det_dir / "inference.yml").read_text(encoding="utf-8"))
+    normalize = next(op["NormalizeImage"] for op in config["PreProcess"]["transform_ops"] if "NormalizeImage" in op)
+    assert normalize["mean"] == normalize["std"] == [0.5, 0.5, 0.5]
+    assert config["PostProcess"]["use_dilation"] is True
+    assert config["PostProcess"]["box_thresh"] == 0.5
+    assert config["PostProcess"]["unclip_ratio"] == 1.6
+
+
+def test_writing_a_model_dir_twice_is_fine_but_never_overwrites_a_real_model(tmp_path: Path) -> None:
+    folder = write_paddle_det_model_dir(tmp_path / "det")
+    assert write_paddle_det_model_dir(folder) == folder
+    copied = write_paddle_det_model_dir(tmp_path / "copied", link=False)
+    assert not (copied / "inference.onnx").is_symlink()
+    with pytest.raises(ConfigError, match="already holds a model"):
+        write_paddle_det_model_dir(copied)
+
+
+def test_model_dir_problems_are_named(tmp_path: Path, model_dirs: tuple[Path, Path]) -> None:
+    with pytest.raises(WeightsError, match="write_paddle_det_model_dir"):
+        PaddleDetector(tmp_path / "missing")
+    with pytest.raises(WeightsError, match="write_paddle_rec_model_dir"):
+        PaddleRecognizer(tmp_path / "missing")
+    with pytest.raises(ConfigError, match="PP-OCRv6_small_det"):
+        PaddleDetector(model_dirs[0], model_name="PP-OCRv5_mobile_det")
+
+
+def test_missing_paddleocr_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "paddleocr", None)
+    with pytest.raises(ConfigError, match=r'pip install "difftsr-ocr\[paddle\]"'):
+        import_paddleocr()
+
+
+def test_device_spelling() -> None:
+    assert paddle_device("cpu") == "cpu"
+    with pytest.raises(ConfigError):
+        paddle_device("gpu")
+
+
+def test_model_source_check_is_disabled_by_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK", raising=False)
+    monkeypatch.setitem(sys.modules, "paddleocr", None)
+    with pytest.raises(ConfigError):
+        import_paddleocr()
+    assert os.environ["PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK"] == "True"

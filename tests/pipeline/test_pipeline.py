@@ -1,0 +1,147 @@
+"""The page pipeline end to end on rendered pages with known text."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from difftsr_ocr.config import config_from_dict
+from difftsr_ocr.detect.ppocr import PPOCRDetector
+from difftsr_ocr.export import document_from_json, document_to_json
+from difftsr_ocr.merge import char_error_rate
+from difftsr_ocr.pipeline import Pipeline, build_pipeline, crop_seed
+from difftsr_ocr.recognize.ppocr import PPOCRRecognizer
+from difftsr_ocr.restore.classical import ClassicalRestorer
+from difftsr_ocr.results import Document
+from tests.pages import degrade, identity_check_angle, polygon_iou, standard_page
+from tests.pipeline.stubs import CharacterChangingRestorer, IdentityRestorer
+
+
+@pytest.fixture(scope="module")
+def stages() -> tuple[PPOCRDetector, PPOCRRecognizer]:
+    return PPOCRDetector(), PPOCRRecognizer()
+
+
+@pytest.fixture(scope="module")
+def degraded():
+    page, truth = standard_page()
+    return degrade(page), truth
+
+
+def _pipeline(stages, restorer, **config) -> Pipeline:
+    return Pipeline(*stages, restorer, config_from_dict({"device": "cpu", **config}))
+
+
+def _matched(result, truth):
+    """For each true line, the result line that overlaps it most."""
+    pairs = []
+    for line in truth:
+        best = max(result.page.lines, key=lambda found: polygon_iou(np.array(found.polygon), line.polygon))
+        pairs.append((line, best, polygon_iou(np.array(best.polygon), line.polygon)))
+    return pairs
+
+
+def test_classical_restorer_end_to_end(stages, degraded) -> None:
+    image, truth = degraded
+    result = _pipeline(stages, ClassicalRestorer())(image)
+    assert result.image.shape == image.shape and result.image.dtype == np.uint8
+    assert len(result.page.lines) == len(truth)
+    for line, found, iou in _matched(result, truth):
+        assert iou > 0.5, f"{line.text!r} not found (IoU {iou:.2f})"
+        if not line.vertical:
+            assert char_error_rate(found.text.replace(" ", ""), line.text.replace(" ", "")) <= 0.1, found.text
+        assert found.readings[0].source == "ocr_original"
+    long_line = next(found for line, found, _ in _matched(result, truth) if line.text.startswith("This is a rather"))
+    assert long_line.chunks >= 3
+    vertical = next(found for line, found, _ in _matched(result, truth) if line.vertical)
+    assert vertical.vertical
+    counts = result.page.counts()
+    assert counts["restored"] + counts["kept_original"] == len(truth)
+    assert set(result.timings) >= {"detect", "rectify", "recognize", "restore", "composite", "merge"}
+
+
+def test_identity_restorer_changes_no_pixel_outside_the_lines(stages, degraded) -> None:
+    image, truth = degraded
+    result = _pipeline(stages, IdentityRestorer(), gate={"policy": "always"})(image)
+    assert all(line.decision == "restored" for line in result.page.lines)
+    difference = np.abs(result.image.astype(int) - image.astype(int)).max(axis=2)
+    near_any_line = np.zeros(image.shape[:2], np.uint8)
+    for line, found, _ in _matched(result, truth):
+        mask = np.zeros(image.shape[:2], np.uint8)
+        cv2.fillPoly(mask, [np.round(np.array(found.polygon)).astype(np.int32)], 1)
+        near = cv2.dilate(mask, np.ones((41, 41), np.uint8)).astype(bool)
+        near_any_line |= near
+        if line.text.isascii() and identity_check_angle(line) == 0:
+            # Axis-aligned lines are cut on whole pixels: an unchanged crop comes back bit-exact.
+            assert difference[near].max() == 0, line.text
+        else:
+            # Rotated lines are resampled twice; that softens edges a little but leaves no step.
+            assert difference[near].mean() < 3, line.text
+    assert difference[~near_any_line.astype(bool)].max() == 0, "pixels away from the lines changed"
+
+
+def test_safe_gate_catches_a_character_changing_restorer(stages, degraded) -> None:
+    image, truth = degraded
+    safe = _pipeline(stages, CharacterChangingRestorer())(image)
+    for line in safe.page.lines:
+        assert line.decision == "kept_original", line.reason
+        assert line.reading("ocr_restored").text.replace(" ", "") != line.text.replace(" ", "")
+        assert "WRONG" not in line.text
+    assert np.array_equal(safe.image, image), "kept lines keep their original pixels"
+    counts = safe.page.counts()
+    assert counts["kept_original"] == len(truth) and counts["flagged"] >= len(truth) - 1
+    assert len(safe.report_items) == counts["flagged"]
+
+    always = _pipeline(stages, CharacterChangingRestorer(), gate={"policy": "always"})(image)
+    assert all(line.decision == "restored" for line in always.page.lines)
+    assert not np.array_equal(always.image, image)
+    never = _pipeline(stages, IdentityRestorer(), gate={"policy": "never"})(image)
+    assert all(line.decision == "kept_original" for line in never.page.lines)
+
+
+def test_pages_are_restored_in_one_pooled_call(stages, degraded) -> None:
+    image, _ = degraded
+    restorer = IdentityRestorer()
+    pipeline = _pipeline(stages, restorer)
+    results = pipeline.process([image, image[:700]])
+    assert len(restorer.calls) == 1
+    assert restorer.calls[0] == sum(line.chunks for result in results for line in result.page.lines)
+    single = pipeline(image)
+    assert [line.text for line in single.page.lines] == [line.text for line in results[0].page.lines]
+
+
+def test_empty_page_gives_an_empty_result_and_the_same_image(stages) -> None:
+    blank = np.full((300, 400, 3), 255, np.uint8)
+    result = _pipeline(stages, ClassicalRestorer())(blank)
+    assert result.page.lines == [] and np.array_equal(result.image, blank)
+
+
+def test_no_restorer_reads_only(stages, degraded) -> None:
+    image, _truth = degraded
+    result = _pipeline(stages, None)(image)
+    assert all(line.decision == "not_restored" and line.reason == "no restorer" for line in result.page.lines)
+    assert np.array_equal(result.image, image)
+
+
+def test_results_export_round_trip(stages, degraded) -> None:
+    image, _ = degraded
+    result = _pipeline(stages, ClassicalRestorer())(image)
+    document = Document(pages=[result.page])
+    assert document_from_json(document_to_json(document)) == document
+
+
+def test_output_scale(stages, degraded) -> None:
+    image, _ = degraded
+    result = _pipeline(stages, IdentityRestorer(), output_scale=2.0)(image[:400])
+    assert result.image.shape == (800, 2 * image.shape[1], 3)
+
+
+def test_build_pipeline_from_config() -> None:
+    pipeline = build_pipeline(config_from_dict({"device": "cpu", "restorer": {"kind": "none"}}))
+    assert pipeline.restorer is None and pipeline.detector.name == "ppocr"
+
+
+def test_crop_seeds_are_stable_and_distinct() -> None:
+    assert crop_seed(0, 1, 2, 3) == crop_seed(0, 1, 2, 3)
+    assert len({crop_seed(0, p, line, c) for p in range(3) for line in range(5) for c in range(3)}) == 45
