@@ -14,11 +14,11 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from difftsr_ocr.errors import InputImageError
 
-__all__ = ["DEFAULT_MAX_PIXELS", "PageImage", "load_image", "page_from_array", "save_like"]
+__all__ = ["DEFAULT_MAX_PIXELS", "PageImage", "load_image", "load_pages", "page_from_array", "save_like", "save_pages"]
 
 # Larger images are refused before decoding (a decompression bomb would exhaust memory).
 DEFAULT_MAX_PIXELS = 250_000_000
@@ -159,4 +159,80 @@ def save_like(pixels: np.ndarray, like: PageImage, path: str | os.PathLike[str])
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial" + path.suffix)
     image.save(partial, format=Image.registered_extensions().get(path.suffix.lower()), **options)
+    os.replace(partial, path)
+
+
+def _render_pdf(path: Path, dpi: float, max_pixels: int) -> list[PageImage]:
+    import pypdfium2
+
+    try:
+        document = pypdfium2.PdfDocument(str(path))
+    except pypdfium2.PdfiumError as error:
+        raise InputImageError(f"{path}: not a readable PDF ({error}); repair or re-export it") from None
+    pages = []
+    try:
+        for number in range(len(document)):
+            page = document[number]
+            width, height = page.get_size()  # points
+            if width * height * (dpi / 72.0) ** 2 > max_pixels:
+                raise InputImageError(
+                    f"{path}: page {number + 1} at {dpi:g} dpi is over the pixel limit; lower --pdf-dpi"
+                )
+            bitmap = page.render(scale=dpi / 72.0).to_pil().convert("RGB")
+            pages.append(
+                PageImage(pixels=np.asarray(bitmap), source=f"{path}#page={number + 1}", dpi=(dpi, dpi), format="PDF")
+            )
+    finally:
+        document.close()
+    if not pages:
+        raise InputImageError(f"{path}: the PDF has no pages")
+    return pages
+
+
+def load_pages(
+    path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS, pdf_dpi: float = 200.0
+) -> list[PageImage]:
+    """Every page of a file: one for most images, each frame of a multi-page TIFF, each page of a PDF."""
+    path = Path(path)
+    if path.suffix.lower() == ".pdf":
+        return _render_pdf(path, pdf_dpi, max_pixels)
+    first = load_image(path, max_pixels)
+    with Image.open(path) as image:
+        frames = getattr(image, "n_frames", 1)
+        if frames == 1:
+            return [first]
+        pages = [first]
+        for number, frame in enumerate(ImageSequence.Iterator(image)):
+            if number == 0:
+                continue
+            upright = ImageOps.exif_transpose(frame)
+            pixels, alpha = _to_rgb(upright)
+            pages.append(
+                PageImage(
+                    pixels=np.ascontiguousarray(pixels),
+                    source=f"{path}#page={number + 1}",
+                    mode=frame.mode,
+                    alpha=alpha,
+                    format=first.format,
+                )
+            )
+    return pages
+
+
+def save_pages(pages: list[np.ndarray], likes: list[PageImage], path: str | os.PathLike[str]) -> None:
+    """Write several upright RGB pages as one multi-page TIFF or PDF (single pages go through :func:`save_like`)."""
+    path = Path(path)
+    if len(pages) == 1 and path.suffix.lower() != ".pdf":
+        save_like(pages[0], likes[0], path)
+        return
+    images = [Image.fromarray(np.ascontiguousarray(p), "RGB") for p in pages]
+    dpi = likes[0].dpi or (200.0, 200.0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial" + path.suffix)
+    options: dict[str, object] = {"save_all": True, "append_images": images[1:]}
+    if path.suffix.lower() == ".pdf":
+        options["resolution"] = float(dpi[0])
+    else:
+        options["dpi"] = dpi
+    images[0].save(partial, **options)
     os.replace(partial, path)

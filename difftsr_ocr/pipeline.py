@@ -34,7 +34,7 @@ from difftsr_ocr.geometry.rectify import LineWarp, rectify_line, unrectify
 from difftsr_ocr.imageio import PageImage, load_image, page_from_array
 from difftsr_ocr.merge import join_chunk_texts, merge_readings
 from difftsr_ocr.recognize.base import Recognizer
-from difftsr_ocr.restore.base import Restorer
+from difftsr_ocr.restore.base import ProgressCallback, Restorer
 from difftsr_ocr.results import Line, Page, Reading
 
 __all__ = ["PageResult", "Pipeline", "PreparedPage", "build_pipeline", "crop_seed"]
@@ -115,16 +115,25 @@ class Pipeline:
         self.restorer = restorer
         self.config = config or PipelineConfig()
 
-    def __call__(self, image: PageImage | np.ndarray | str | os.PathLike[str], index: int = 0) -> PageResult:
-        """Run one page end to end."""
+    def __call__(
+        self,
+        image: PageImage | np.ndarray | str | os.PathLike[str],
+        index: int = 0,
+        on_progress: ProgressCallback | None = None,
+    ) -> PageResult:
+        """Run one page end to end; ``on_progress`` follows the restorer's work."""
         prepared = self.prepare(image, index)
-        self.restore([prepared])
+        self.restore([prepared], on_progress)
         return self.finish(prepared)
 
-    def process(self, images: Sequence[PageImage | np.ndarray | str | os.PathLike[str]]) -> list[PageResult]:
+    def process(
+        self,
+        images: Sequence[PageImage | np.ndarray | str | os.PathLike[str]],
+        on_progress: ProgressCallback | None = None,
+    ) -> list[PageResult]:
         """Several pages, their crops restored together in full batches."""
         prepared = [self.prepare(image, index) for index, image in enumerate(images)]
-        self.restore(prepared)
+        self.restore(prepared, on_progress)
         return [self.finish(page) for page in prepared]
 
     # --- phase 1 -------------------------------------------------------------------------
@@ -171,7 +180,7 @@ class Pipeline:
 
     # --- phase 2 -------------------------------------------------------------------------
 
-    def restore(self, pages: Sequence[PreparedPage]) -> None:
+    def restore(self, pages: Sequence[PreparedPage], on_progress: ProgressCallback | None = None) -> None:
         """Restore every chunk of every line of ``pages`` in one restorer call, then read the results."""
         if self.restorer is None:
             return
@@ -184,7 +193,7 @@ class Pipeline:
                     seeds.append(crop_seed(self.config.seed, page.index, line_number, chunk_number))
                     owners.append(line)
         started = time.perf_counter()
-        results = self.restorer.restore(crops, seeds=seeds) if crops else []
+        results = self.restorer.restore(crops, seeds=seeds, on_progress=on_progress) if crops else []
         _share_time(pages, "restore", time.perf_counter() - started)
 
         by_line: dict[int, list] = {}

@@ -1,0 +1,114 @@
+"""The command line, run as users run it: a subprocess on real files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pypdfium2
+from PIL import Image
+
+from tests.pages import LineSpec, degrade, render_page
+
+
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "difftsr_ocr.run", *args],
+        check=False,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _page(text: str) -> np.ndarray:
+    page, _ = render_page([LineSpec(text, 30, 30, size=30), LineSpec("Second line 42", 30, 100)], size=(520, 180))
+    return degrade(page)
+
+
+def test_sample_run_writes_every_format(tmp_path: Path) -> None:
+    result = _run(
+        "--sample", "--device", "cpu", "-o", "out", "--formats", "json,hocr,alto,txt,preview,report", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert "looked in $DIFFTSR_CKPT" in result.stderr, "the classical fallback is announced"
+    out = tmp_path / "out"
+    names = {p.name for p in out.iterdir()}
+    assert names >= {
+        "degraded_page.restored.png",
+        "degraded_page.json",
+        "degraded_page.hocr",
+        "degraded_page.alto.xml",
+        "degraded_page.txt",
+        "degraded_page.preview.png",
+        "degraded_page.report.html",
+    }
+    assert not any(name.endswith(".partial") for name in names)
+    document = json.loads((out / "degraded_page.json").read_text(encoding="utf-8"))["document"]
+    assert "Invoice number 2024-117" in [line["text"] for line in document["pages"][0]["lines"]]
+    with Image.open(out / "degraded_page.restored.png") as restored:
+        assert restored.mode == "L", "the restored page keeps the input's mode"
+    assert "degraded_page.png" in result.stdout and " ok" in result.stdout
+
+
+def test_one_bad_input_fails_alone(tmp_path: Path) -> None:
+    Image.fromarray(_page("Good page 1")).save(tmp_path / "good.png")
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    result = _run(
+        "good.png", "broken.png", "missing.jpg", "--restorer", "classical", "--device", "cpu", "-o", "out", cwd=tmp_path
+    )
+    assert result.returncode != 0
+    assert (tmp_path / "out" / "good.restored.png").exists() and (tmp_path / "out" / "good.json").exists()
+    assert "2 of 3 input(s) failed" in result.stderr
+    assert "broken.png: " in result.stderr and "missing.jpg: " in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_multipage_tiff_and_pdf(tmp_path: Path) -> None:
+    pages = [Image.fromarray(_page("Page one text")), Image.fromarray(_page("Page two text"))]
+    pages[0].save(tmp_path / "scan.tif", save_all=True, append_images=pages[1:])
+    pages[0].save(tmp_path / "scan.pdf", save_all=True, append_images=pages[1:], resolution=100)
+    result = _run(
+        "scan.tif",
+        "scan.pdf",
+        "--restorer",
+        "classical",
+        "--device",
+        "cpu",
+        "-o",
+        "out",
+        "--pdf-dpi",
+        "100",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    with Image.open(tmp_path / "out" / "scan.restored.tif") as tiff:
+        assert tiff.n_frames == 2
+    pdf = pypdfium2.PdfDocument(str(tmp_path / "out" / "scan.restored.pdf"))
+    assert len(pdf) == 2
+    pdf.close()
+    document = json.loads((tmp_path / "out" / "scan.json").read_text(encoding="utf-8"))["document"]
+    texts = [line["text"] for page in document["pages"] for line in page["lines"]]
+    assert "Page two text" in texts
+
+
+def test_usage_errors(tmp_path: Path) -> None:
+    assert _run("--version", cwd=tmp_path).stdout.startswith("difftsr-ocr ")
+    help_text = _run("--help", cwd=tmp_path).stdout
+    assert all(
+        option in help_text for option in ("--ckpt", "--steps", "--precision", "--gate", "--formats", "--pdf-dpi")
+    )
+    nothing = _run(cwd=tmp_path)
+    assert nothing.returncode != 0 and "no input" in nothing.stderr
+    bad_format = _run("--sample", "--formats", "json,docx", cwd=tmp_path)
+    assert bad_format.returncode != 0 and bad_format.stderr.strip().splitlines()[-1].startswith(
+        "error: unknown output format"
+    )
+    bad_config = tmp_path / "c.yaml"
+    bad_config.write_text("restorer: {stepz: 3}\n", encoding="utf-8")
+    config_run = _run("--sample", "--config", str(bad_config), cwd=tmp_path)
+    assert config_run.returncode == 3 and "restorer.stepz" in config_run.stderr
