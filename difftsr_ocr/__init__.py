@@ -6,8 +6,7 @@ pipelines import their plug-ins in every worker process).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from difftsr_ocr._lazy import lazy_exports
 
 __all__ = [
     "ClassicalRestorer",
@@ -42,11 +41,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'difftsr_ocr' has no attribute {name!r}")
-    return getattr(importlib.import_module(_HOMES[name]), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES, __all__)

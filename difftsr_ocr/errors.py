@@ -53,3 +53,9 @@ class InputImageError(DifftsrError):
 
 class DeviceError(DifftsrError):
     exit_code = ExitCode.device
+
+
+class ExportError(DifftsrError):
+    """A results file cannot be read, or a document cannot be written in the asked format."""
+
+    exit_code = ExitCode.bad_input

@@ -7,9 +7,7 @@ package loads neither onnxruntime nor paddleocr.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from difftsr_ocr._lazy import lazy_exports
 from difftsr_ocr.detect.base import Detector, TextRegion, sort_reading_order
 
 __all__ = [
@@ -30,11 +28,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'difftsr_ocr.detect' has no attribute {name!r}")
-    return getattr(importlib.import_module(_HOMES[name]), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES, __all__)

@@ -12,8 +12,7 @@ for the text exporter does not load OpenCV.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from difftsr_ocr._lazy import lazy_exports
 
 __all__ = [
     "ExportError",
@@ -29,7 +28,7 @@ __all__ = [
 ]
 
 _HOMES = {
-    "ExportError": "difftsr_ocr.export.base",
+    "ExportError": "difftsr_ocr.errors",
     "ReportItem": "difftsr_ocr.export.preview",
     "before_after_preview": "difftsr_ocr.export.preview",
     "disagreement_report": "difftsr_ocr.export.preview",
@@ -42,11 +41,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'difftsr_ocr.export' has no attribute {name!r}")
-    return getattr(importlib.import_module(_HOMES[name]), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES, __all__)

@@ -10,7 +10,7 @@ import importlib.metadata
 import math
 import re
 
-from difftsr_ocr.errors import DifftsrError, ExitCode
+from difftsr_ocr.errors import ExportError
 from difftsr_ocr.results import Document
 
 __all__ = ["SOFTWARE_NAME", "ExportError", "require_pages", "software_version", "unit_interval", "xml_text"]
@@ -21,12 +21,6 @@ SOFTWARE_NAME = "difftsr-ocr"
 # stray control character from a recogniser or a hand-edited file would make the
 # whole hOCR/ALTO file unreadable; dropping them is the only lossless-enough option.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-class ExportError(DifftsrError):
-    """A results file cannot be read, or a document cannot be written in the asked format."""
-
-    exit_code = ExitCode.bad_input
 
 
 def software_version() -> str:

@@ -6,9 +6,7 @@ wraps PaddleOCR 3.x (an optional extra). Backends are imported on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from difftsr_ocr._lazy import lazy_exports
 from difftsr_ocr.recognize.base import Recognition, Recognizer
 
 __all__ = [
@@ -26,11 +24,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'difftsr_ocr.recognize' has no attribute {name!r}")
-    return getattr(importlib.import_module(_HOMES[name]), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES, __all__)

@@ -8,6 +8,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from shapely.geometry import Polygon, box
 
+from difftsr_ocr.merge import edit_distance
+
 LATIN_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
 PAGE_SIZE = (1000, 1400)  # width, height
@@ -88,17 +90,6 @@ def iou(polygon: np.ndarray, other: np.ndarray | tuple[int, int, int, int]) -> f
     second = box(*other) if isinstance(other, tuple) else Polygon(other)
     union = first.union(second).area
     return first.intersection(second).area / union if union > 0 else 0.0
-
-
-def edit_distance(first: str, second: str) -> int:
-    """Levenshtein distance (insertions, deletions, substitutions all cost 1)."""
-    previous = list(range(len(second) + 1))
-    for i, a in enumerate(first, start=1):
-        current = [i]
-        for j, b in enumerate(second, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b)))
-        previous = current
-    return previous[-1]
 
 
 def character_error_rate(predicted: list[str], expected: list[str]) -> float:

@@ -145,3 +145,21 @@ def test_build_pipeline_from_config() -> None:
 def test_crop_seeds_are_stable_and_distinct() -> None:
     assert crop_seed(0, 1, 2, 3) == crop_seed(0, 1, 2, 3)
     assert len({crop_seed(0, p, line, c) for p in range(3) for line in range(5) for c in range(3)}) == 45
+
+
+def test_the_composited_page_reads_as_the_rendered_text(stages, degraded) -> None:
+    image, truth = degraded
+    result = _pipeline(stages, ClassicalRestorer())(image)
+    detector, recognizer = stages
+    boxes = [region.polygon for region in detector.detect(result.image)]
+    crops = [
+        result.image[int(b[:, 1].min()) : int(b[:, 1].max()) + 1, int(b[:, 0].min()) : int(b[:, 0].max()) + 1]
+        for b in boxes
+    ]
+    readings = [reading.text.replace(" ", "") for reading in recognizer.recognize(crops)]
+    for line in truth:
+        if line.vertical or identity_check_angle(line) != 0:
+            continue  # read through their own rectification above; an axis-aligned crop would not do
+        expected = line.text.replace(" ", "")
+        best = min(char_error_rate(reading, expected) for reading in readings)
+        assert best <= 0.1, f"{line.text!r} not read on the composited page (best CER {best:.2f})"
