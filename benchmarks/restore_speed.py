@@ -36,8 +36,10 @@ OFFICIAL_STEPS = 200
 def _random_weights(module: torch.nn.Module, device: torch.device, generator: torch.Generator) -> None:
     module.to_empty(device=device)
     with torch.no_grad():
-        for tensor in [*module.parameters(), *module.buffers()]:
-            if tensor.is_floating_point():
+        for name, tensor in [*module.named_parameters(), *module.named_buffers()]:
+            if name.endswith("running_var"):
+                tensor.fill_(1.0)  # a negative variance would turn BatchNorm into NaNs
+            elif tensor.is_floating_point():
                 tensor.copy_(torch.randn(tensor.shape, generator=generator) * 0.02)
             else:
                 tensor.zero_()

@@ -47,8 +47,10 @@ def _random_difftsr(config: DiffTSRConfig, steps: int) -> DiffTSRRestorer:
     for module in modules:
         module.to_empty(device="cpu")
         with torch.no_grad():
-            for tensor in [*module.parameters(), *module.buffers()]:
-                if tensor.is_floating_point():
+            for name, tensor in [*module.named_parameters(), *module.named_buffers()]:
+                if name.endswith("running_var"):
+                    tensor.fill_(1.0)  # a negative variance would turn BatchNorm into NaNs
+                elif tensor.is_floating_point():
                     tensor.copy_(torch.randn(tensor.shape, generator=generator) * 0.02)
     sampling = SamplingConfig(steps=steps, eta=0.2)
     return DiffTSRRestorer(modules[0], modules[1], DiffTSRRestorerConfig(sampling=sampling))

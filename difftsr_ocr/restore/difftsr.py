@@ -179,8 +179,10 @@ class DiffTSRRestorer:
                 z_lr = posterior.sample(noise.normal(posterior.mean.shape))
             result = joint_denoise(networks, z_lr.float(), prior.ids, self.config.sampling, noise, on_step)
             decoded = networks.vae.decode(result.latents / networks.config.vae.scale_factor)
-        # Upstream truncates (astype(uint8)) rather than rounds.
-        images = (decoded.float().clamp(0, 1) * 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        # Upstream truncates (astype(uint8)) rather than rounds. A diverging model (bad weights,
+        # fp16 overflow) must give a bad crop, not undefined bytes: NaN becomes black.
+        decoded = torch.nan_to_num(decoded.float(), nan=0.0)
+        images = (decoded.clamp(0, 1) * 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
         if result.token_log_probs is not None:
             texts = ids_to_text(result.tokens)
@@ -191,8 +193,10 @@ class DiffTSRRestorer:
             texts, confidences = prior.texts, prior.confidences
 
         outputs = []
-        for crop, image, text, confidence in zip(crops, images, texts, confidences, strict=True):
+        for crop, image, text, score in zip(crops, images, texts, confidences, strict=True):
             height, width = crop.shape[:2]
             back = np.asarray(Image.fromarray(image).resize((width, height), Image.Resampling.BICUBIC))
-            outputs.append(RestoredCrop(image=back, text=text, confidence=float(confidence)))
+            # A diverging model's NaN score means "no confidence", not a value JSON cannot hold.
+            confidence = float(score) if math.isfinite(score) else 0.0
+            outputs.append(RestoredCrop(image=back, text=text, confidence=confidence))
         return outputs

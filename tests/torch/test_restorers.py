@@ -174,3 +174,16 @@ def test_factory_builds_difftsr_from_found_files(tmp_path: Path, monkeypatch: py
     )
     with pytest.raises(WeightsError, match=r"nowhere\.ckpt"):
         build_restorer(ckpt=tmp_path / "nowhere.ckpt", model_config=config)
+
+
+def test_a_diverging_model_gives_a_defined_result(parts) -> None:
+    networks, text_prior = parts
+    broken, broken_prior = copy.deepcopy(networks), copy.deepcopy(text_prior)
+    with torch.no_grad():
+        broken.vae.decoder.conv_out.bias.fill_(float("nan"))
+        broken_prior.encoder.bn1.running_var.fill_(-1.0)  # NaN probabilities, hence a NaN score
+    restorer = DiffTSRRestorer(broken, broken_prior, DiffTSRRestorerConfig(sampling=SamplingConfig(steps=1)))
+    result = restorer.restore([_crop("1_lr_real/7.png", (128, 32))])[0]
+    assert result.image.dtype == np.uint8 and result.image.shape == (32, 128, 3)
+    assert (result.image == 0).all(), "NaN pixels become black"
+    assert result.confidence == 0.0
