@@ -9,6 +9,7 @@ import torch
 from difftsr_ocr.models.config import load_difftsr_config
 from difftsr_ocr.models.difftsr import DiffTSRNetworks, build_difftsr_networks
 from difftsr_ocr.restore.sampling import SamplingConfig, SeededNoise, StepState, joint_denoise, tdm_timestep
+from difftsr_ocr.samplers.multinomial import MultinomialConfig, MultinomialSampler
 from difftsr_ocr.weights import load_difftsr_weights
 from tests.hash_weights import gumbel_uniforms
 from tests.reference import TINY_A_DIR, assert_matches, tiny_a_io
@@ -98,3 +99,20 @@ def test_a_crops_result_does_not_depend_on_its_batch(networks: DiffTSRNetworks, 
     torch.testing.assert_close(both.latents[1:], alone.latents, atol=1e-4, rtol=1e-4)
     assert torch.equal(both.tokens[1:], alone.tokens)
     assert not np.allclose(reseeded.latents.numpy(), alone.latents.numpy())
+
+
+def test_tdm_predict_start_and_p_pred_match_official(networks: DiffTSRNetworks) -> None:
+    io = tiny_a_io()
+    sampler = MultinomialSampler(MultinomialConfig(num_classes=networks.config.num_classes))
+    tokens = io["tdm_in_x"]
+    with torch.inference_mode():
+        # predict-start views the image condition [B, 3, 32, 128] as [B, -1, transformer_dim].
+        start_context = io["tdm_ps_in_context"].reshape(tokens.shape[0], -1, networks.config.transformer_dim)
+        start = sampler.posterior_log_probs(
+            networks.tdm(tokens, io["tdm_ps_in_t"], start_context), tokens, io["tdm_ps_in_t"]
+        )
+        assert_matches(start.pred_original, io["tdm_predict_start_out"], "tdm_predict_start_out")
+        pred = sampler.posterior_log_probs(
+            networks.tdm(tokens, io["tdm_pp_in_t"], start_context), tokens, io["tdm_pp_in_t"]
+        )
+        assert_matches(pred.prev_sample, io["tdm_p_pred_out"], "tdm_p_pred_out")
