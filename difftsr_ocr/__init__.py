@@ -15,6 +15,7 @@ __all__ = [
     "DiffTSRRestorerConfig",
     "DifftsrError",
     "RestoredCrop",
+    "RestoredImage",
     "SamplingConfig",
     "build_difftsr_networks",
     "build_restorer",
@@ -22,6 +23,7 @@ __all__ = [
     "load_difftsr_config",
     "load_difftsr_weights",
     "load_transocr_weights",
+    "restore_image",
 ]
 
 _HOMES = {
@@ -31,6 +33,7 @@ _HOMES = {
     "DiffTSRRestorerConfig": "difftsr_ocr.restore.difftsr",
     "DifftsrError": "difftsr_ocr.errors",
     "RestoredCrop": "difftsr_ocr.restore.base",
+    "RestoredImage": "difftsr_ocr.preprocess",
     "SamplingConfig": "difftsr_ocr.restore.sampling",
     "build_difftsr_networks": "difftsr_ocr.models.difftsr",
     "build_restorer": "difftsr_ocr.restore.factory",
@@ -38,6 +41,7 @@ _HOMES = {
     "load_difftsr_config": "difftsr_ocr.models.config",
     "load_difftsr_weights": "difftsr_ocr.weights",
     "load_transocr_weights": "difftsr_ocr.weights",
+    "restore_image": "difftsr_ocr.preprocess",
 }
 
 
