@@ -22,10 +22,10 @@ from pathlib import Path
 
 from difftsr_ocr.config import PipelineConfig, config_from_dict, config_to_dict, load_pipeline_config
 from difftsr_ocr.errors import DifftsrError, ExitCode
+from difftsr_ocr.outputs import FORMATS, check_formats, write_outputs
 
 __all__ = ["main"]
 
-FORMATS = ("json", "hocr", "alto", "txt", "preview", "report")
 _DEFAULT_FORMATS = ("json",)
 
 
@@ -110,11 +110,7 @@ def _config(args: argparse.Namespace) -> PipelineConfig:
 
 
 def _formats(text: str) -> tuple[str, ...]:
-    chosen = tuple(part.strip() for part in text.split(",") if part.strip())
-    unknown = [part for part in chosen if part not in FORMATS]
-    if unknown:
-        raise DifftsrError(f"unknown output format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
-    return chosen
+    return check_formats(tuple(part.strip() for part in text.split(",") if part.strip()))
 
 
 @dataclasses.dataclass
@@ -128,55 +124,6 @@ class _Row:
     confidence: float = 0.0
     seconds: float = 0.0
     error: str = ""
-
-
-def _write_outputs(source: Path, results: list, output: Path, formats: tuple[str, ...]) -> None:
-    from difftsr_ocr.export import (
-        before_after_preview,
-        disagreement_report,
-        document_to_alto,
-        document_to_hocr,
-        document_to_json,
-        document_to_text,
-    )
-    from difftsr_ocr.imageio import save_pages
-    from difftsr_ocr.results import Document
-
-    stem = source.stem
-    suffix = (
-        source.suffix.lower()
-        if source.suffix.lower() in (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".pdf")
-        else ".png"
-    )
-    save_pages([r.image for r in results], [r.original for r in results], output / f"{stem}.restored{suffix}")
-    document = Document(
-        pages=[r.page for r in results], metadata={"source": str(source), "software": f"difftsr-ocr {_version()}"}
-    )
-    writers = {
-        "json": (f"{stem}.json", lambda: document_to_json(document)),
-        "hocr": (f"{stem}.hocr", lambda: document_to_hocr(document)),
-        "alto": (f"{stem}.alto.xml", lambda: document_to_alto(document)),
-        "txt": (f"{stem}.txt", lambda: document_to_text(document)),
-        "report": (f"{stem}.report.html", lambda: disagreement_report([i for r in results for i in r.report_items])),
-    }
-    for name in formats:
-        if name == "preview":
-            from difftsr_ocr.imageio import page_from_array, save_like
-
-            for number, result in enumerate(results):
-                preview = before_after_preview(result.original.pixels, result.image, result.page)
-                tag = "" if len(results) == 1 else f".p{number + 1}"
-                save_like(preview, page_from_array(preview), output / f"{stem}{tag}.preview.png")
-            continue
-        filename, render = writers[name]
-        _atomic_write(output / filename, render())
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
 
 
 def _process(pipeline: object, source: Path, args: argparse.Namespace, formats: tuple[str, ...]) -> _Row:
@@ -195,7 +142,7 @@ def _process(pipeline: object, source: Path, args: argparse.Namespace, formats: 
             bar.refresh()
 
         results = pipeline.process(pages, on_progress=progress)
-    _write_outputs(source, results, args.output, formats)
+    write_outputs(source, results, args.output, formats)
     row.pages = len(results)
     lines = [line for result in results for line in result.page.lines]
     row.lines = len(lines)

@@ -1,0 +1,148 @@
+"""The Ray executor: an ActorPool of workers, each building the pipeline once.
+
+Ray is imported here only, and only when a job says ``executor: {kind: ray}``. Each actor
+gets groups of inputs, writes their outputs itself and returns one status record per
+input; it never lets an exception escape, because a raising task would abort the whole
+job. The driver (:mod:`difftsr_ocr.batch.runner`) writes the manifest.
+
+A local Ray instance is started with a private HOME holding a
+``ray_bootstrap_config.yaml`` of ``provider: {type: local}``: without it, every Ray start
+probes the cloud metadata address 169.254.169.254, even with usage statistics off.
+Each worker sets the user's HOME back before building its pipeline, so weights under
+``~/.cache`` are still found (a ``runtime_env`` would need Ray's runtime-env agent).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from difftsr_ocr.batch.job import Job
+from difftsr_ocr.batch.plan import WorkItem
+from difftsr_ocr.errors import ConfigError, DeviceError
+
+__all__ = ["BatchWorker", "run_ray"]
+
+_BOOTSTRAP = "provider:\n  type: local\n"
+# Building a pipeline takes seconds; minutes means the workers cannot start at all.
+_START_TIMEOUT_S = 300.0
+
+
+class BatchWorker:
+    """One pipeline per actor; :meth:`run` turns a group of inputs into manifest records."""
+
+    def __init__(
+        self, config: dict[str, Any], formats: tuple[str, ...], pdf_dpi: float, pages_per_batch: int, home: str
+    ) -> None:
+        from difftsr_ocr.config import config_from_dict
+        from difftsr_ocr.pipeline import build_pipeline
+
+        os.environ["HOME"] = home
+
+        self.formats, self.pdf_dpi, self.pages_per_batch = formats, pdf_dpi, pages_per_batch
+        self.error: Exception | None = None
+        try:
+            self.pipeline = build_pipeline(config_from_dict(config, source="job pipeline"))
+        except Exception as error:  # reported by ready(): a dead actor would only say "actor died"
+            self.error = error
+
+    def ready(self) -> Exception | None:
+        return self.error
+
+    def run(self, items: list[WorkItem]) -> list[dict[str, Any]]:
+        from difftsr_ocr.batch.worker import failure_record, run_items
+
+        records: list[dict[str, Any]] = []
+        try:
+            records.extend(run_items(self.pipeline, items, self.formats, self.pdf_dpi, self.pages_per_batch))
+        except Exception as error:  # never escape: one raising task aborts the whole pool
+            done = {record["input"] for record in records}
+            records.extend(failure_record(item, error) for item in items if item.key not in done)
+        return records
+
+
+@contextlib.contextmanager
+def _ray_session(job: Job) -> Iterator[Any]:
+    import ray
+
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    # Ray 2.60 otherwise turns on token authentication for a private local cluster and
+    # writes a token file plus a warning; nothing outside this process talks to it.
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    if ray.is_initialized():  # the caller's own session: use it, leave it running
+        yield ray
+        return
+    if job.executor.address is not None:
+        ray.init(address=job.executor.address, log_to_driver=False)
+        try:
+            yield ray
+        finally:
+            ray.shutdown()
+        return
+    temp = Path(tempfile.mkdtemp(prefix="difftsr_ray_"))
+    home = temp / "home"
+    home.mkdir()
+    (home / "ray_bootstrap_config.yaml").write_text(_BOOTSTRAP, encoding="utf-8")
+    user_home = os.environ.get("HOME", str(Path.home()))
+    os.environ["HOME"] = str(home)
+    try:
+        ray.init(
+            num_cpus=max(os.cpu_count() or 1, int(job.executor.workers * job.executor.num_cpus)),
+            include_dashboard=False,
+            log_to_driver=False,
+            _temp_dir=str(temp / "ray"),
+        )
+    finally:
+        os.environ["HOME"] = user_home
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _groups(items: Sequence[WorkItem], size: int) -> list[list[WorkItem]]:
+    return [list(items[start : start + size]) for start in range(0, len(items), size)]
+
+
+def run_ray(job: Job, items: Sequence[WorkItem]) -> Iterator[dict[str, Any]]:
+    """One manifest record per input, as each group of inputs comes back from the actors."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError(f"{job.source}: executor.kind ray needs Ray; pip install 'ray[data]'") from None
+    from ray.util import ActorPool
+
+    from difftsr_ocr.config import config_to_dict
+
+    spec = job.executor
+    with _ray_session(job) as ray:
+        cpus = ray.cluster_resources().get("CPU", 0.0)
+        gpus = ray.cluster_resources().get("GPU", 0.0)
+        if spec.workers * spec.num_cpus > cpus or spec.workers * spec.num_gpus > gpus:
+            raise ConfigError(
+                f"{job.source}: executor asks for {spec.workers} worker(s) x {spec.num_cpus:g} CPU / {spec.num_gpus:g}"
+                f" GPU but Ray has {cpus:g} CPU / {gpus:g} GPU; lower executor.workers, num_cpus or num_gpus"
+            )
+        actor = ray.remote(num_cpus=spec.num_cpus, num_gpus=spec.num_gpus)(BatchWorker)
+        config = config_to_dict(job.pipeline)
+        workers = [
+            actor.remote(config, job.outputs.formats, job.inputs.pdf_dpi, spec.pages_per_batch, str(Path.home()))
+            for _ in range(spec.workers)
+        ]
+        try:
+            errors = ray.get([worker.ready.remote() for worker in workers], timeout=_START_TIMEOUT_S)
+        except (ray.exceptions.RayError, TimeoutError) as error:
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise DeviceError(f"{job.source}: Ray workers did not start ({first}); see the raylet logs") from None
+        for error in errors:
+            if error is not None:
+                raise error
+        pool = ActorPool(workers)
+        for records in pool.map_unordered(lambda w, group: w.run.remote(group), _groups(items, spec.pages_per_batch)):
+            yield from records

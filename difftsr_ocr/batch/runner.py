@@ -1,0 +1,86 @@
+"""Running a job: plan, skip what is already done, execute, record, summarise.
+
+The driver is the only writer of the manifest, whichever executor runs the inputs: each
+record is appended the moment it arrives, so a killed job resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from difftsr_ocr.batch.job import Job
+from difftsr_ocr.batch.manifest import Manifest, is_complete, read_manifest
+from difftsr_ocr.batch.plan import WorkItem, plan_job
+
+__all__ = ["JobSummary", "run_job", "split_done"]
+
+
+@dataclasses.dataclass
+class JobSummary:
+    """What a run did; ``records`` are this run's manifest records, in arrival order."""
+
+    records: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(1 for record in self.records if record["status"] == status)
+
+    def total(self, key: str) -> int:
+        # Counts of inputs processed in this run; skipped ones were counted when they ran.
+        return sum(int(record.get(key, 0)) for record in self.records if record["status"] == "ok")
+
+    @property
+    def pages_per_minute(self) -> float:
+        return 60.0 * self.total("pages") / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def failures(self) -> list[tuple[str, str]]:
+        return [(record["input"], record["error"]) for record in self.records if record["status"] == "failed"]
+
+
+def split_done(job: Job, items: Sequence[WorkItem]) -> tuple[list[WorkItem], list[dict[str, Any]]]:
+    """The inputs still to do, and a ``skipped`` record for each one whose outputs are complete."""
+    previous = read_manifest(job.manifest_path)
+    todo, skipped = [], []
+    for item in items:
+        record = previous.get(item.key)
+        if is_complete(record, item.source, item.output_dir, item.stem, job.outputs.formats):
+            skipped.append({**record, "status": "skipped", "seconds": 0.0})
+        else:
+            todo.append(item)
+    return todo, skipped
+
+
+def _executor(job: Job) -> Callable[[Job, Sequence[WorkItem]], Iterator[dict[str, Any]]]:
+    if job.executor.kind == "ray":
+        from difftsr_ocr.batch.ray import run_ray
+
+        return run_ray
+    from difftsr_ocr.batch.local import run_local
+
+    return run_local
+
+
+def run_job(job: Job, on_record: Callable[[dict[str, Any]], None] | None = None) -> JobSummary:
+    """Run every input not already done; each record goes to the manifest, then to ``on_record``."""
+    started = time.perf_counter()
+    todo, skipped = split_done(job, plan_job(job))
+    summary = JobSummary()
+    with Manifest(job.manifest_path) as manifest:
+
+        def record(entry: dict[str, Any]) -> None:
+            manifest.append(entry)
+            summary.records.append(entry)
+            if on_record is not None:
+                on_record(entry)
+
+        for entry in skipped:
+            record(entry)
+        if todo:
+            for entry in _executor(job)(job, todo):
+                record(entry)
+    summary.seconds = time.perf_counter() - started
+    return summary

@@ -1,0 +1,102 @@
+"""Writing one input's outputs: the restored image plus the asked-for result formats.
+
+Shared by the command line and the batch executors so that both name files the same
+way. Every file is written under a temporary name and renamed into place, so a killed
+process never leaves a half-written file under a final name: a later run can trust any
+file it finds.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from difftsr_ocr.errors import DifftsrError
+
+if TYPE_CHECKING:
+    from difftsr_ocr.pipeline import PageResult
+
+__all__ = ["FORMATS", "IMAGE_SUFFIXES", "atomic_write", "check_formats", "output_paths", "write_outputs"]
+
+FORMATS = ("json", "hocr", "alto", "txt", "preview", "report")
+# Inputs in these formats come back in the same format; anything else as PNG.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".pdf")
+_SUFFIXES = {"json": ".json", "hocr": ".hocr", "alto": ".alto.xml", "txt": ".txt", "report": ".report.html"}
+
+
+def check_formats(formats: tuple[str, ...]) -> tuple[str, ...]:
+    unknown = [name for name in formats if name not in FORMATS]
+    if unknown:
+        raise DifftsrError(f"unknown output format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
+    return formats
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("difftsr-ocr")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def output_paths(
+    source: Path, pages: int, output_dir: Path, formats: tuple[str, ...], stem: str | None = None
+) -> dict[str, list[Path]]:
+    """The files :func:`write_outputs` writes for an input of ``pages`` pages, by kind ("image" first)."""
+    stem = stem or source.stem
+    suffix = source.suffix.lower() if source.suffix.lower() in IMAGE_SUFFIXES else ".png"
+    paths = {"image": [output_dir / f"{stem}.restored{suffix}"]}
+    for name in check_formats(formats):
+        if name == "preview":
+            tags = [""] if pages == 1 else [f".p{number + 1}" for number in range(pages)]
+            paths[name] = [output_dir / f"{stem}{tag}.preview.png" for tag in tags]
+        else:
+            paths[name] = [output_dir / f"{stem}{_SUFFIXES[name]}"]
+    return paths
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` so that ``path`` holds either nothing or the whole text."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
+def write_outputs(
+    source: Path, results: list[PageResult], output_dir: Path, formats: tuple[str, ...], stem: str | None = None
+) -> list[Path]:
+    """Write the restored image and each format for one input; returns the paths written."""
+    from difftsr_ocr.export import (
+        before_after_preview,
+        disagreement_report,
+        document_to_alto,
+        document_to_hocr,
+        document_to_json,
+        document_to_text,
+    )
+    from difftsr_ocr.imageio import page_from_array, save_like, save_pages
+    from difftsr_ocr.results import Document
+
+    paths = output_paths(source, len(results), output_dir, formats, stem)
+    save_pages([r.image for r in results], [r.original for r in results], paths["image"][0])
+    document = Document(
+        pages=[r.page for r in results], metadata={"source": str(source), "software": f"difftsr-ocr {_version()}"}
+    )
+    renderers: dict[str, Callable[[], str]] = {
+        "json": lambda: document_to_json(document),
+        "hocr": lambda: document_to_hocr(document),
+        "alto": lambda: document_to_alto(document),
+        "txt": lambda: document_to_text(document),
+        "report": lambda: disagreement_report([item for r in results for item in r.report_items]),
+    }
+    for name in formats:
+        if name == "preview":
+            for result, path in zip(results, paths[name], strict=True):
+                preview = before_after_preview(result.original.pixels, result.image, result.page)
+                save_like(preview, page_from_array(preview), path)
+        else:
+            atomic_write(paths[name][0], renderers[name]())
+    return [path for group in paths.values() for path in group]
