@@ -13,14 +13,12 @@ import os
 import types
 import typing
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from difftsr_ocr.errors import ConfigError
 from difftsr_ocr.gate import GateConfig
 from difftsr_ocr.imageio import DEFAULT_MAX_PIXELS
+from difftsr_ocr.yamlfile import read_yaml
 
 __all__ = [
     "DetectorConfig",
@@ -171,15 +169,5 @@ def config_to_dict(config: PipelineConfig) -> dict[str, Any]:
 
 
 def load_pipeline_config(path: str | os.PathLike[str]) -> PipelineConfig:
-    path = Path(path)
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file; start from configs/pipeline_default.yaml") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read the config ({error})") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}: not valid YAML{where}; fix the syntax") from None
+    document = read_yaml(path, "config file", "configs/pipeline_default.yaml")
     return config_from_dict(document, source=str(path))

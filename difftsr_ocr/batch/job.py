@@ -15,11 +15,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from difftsr_ocr.config import PipelineConfig, config_from_dict, load_pipeline_config
 from difftsr_ocr.errors import ConfigError, DifftsrError
 from difftsr_ocr.outputs import check_formats
+from difftsr_ocr.yamlfile import read_yaml
 
 __all__ = ["EXECUTORS", "LAYOUTS", "ExecutorSpec", "InputSpec", "Job", "OutputSpec", "job_from_dict", "load_job"]
 
@@ -242,15 +241,4 @@ def _check_inputs_exist(job: Job) -> None:
 
 def load_job(path: str | os.PathLike[str]) -> Job:
     """Read and validate a job file; nothing is read or written besides the YAML files."""
-    path = Path(path)
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such job file; start from pipelines/archive_local.yaml") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read the job file ({error})") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}: not valid YAML{where}; fix the syntax") from None
-    return job_from_dict(document, path)
+    return job_from_dict(read_yaml(path, "job file", "pipelines/archive_local.yaml"), Path(path))

@@ -18,9 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from difftsr_ocr.errors import ConfigError
+from difftsr_ocr.yamlfile import read_yaml
 
 __all__ = [
     "BERTConfig",
@@ -345,21 +344,5 @@ def difftsr_config_to_official(config: DiffTSRConfig) -> dict[str, Any]:
 
 def load_difftsr_config(path: str | Path) -> DiffTSRConfig:
     """Load a DiffTSR model config in the official YAML shape."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{path}: no such config file; pass the path of a DiffTSR_config.yaml (see configs/)"
-        ) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read the config ({error}); pass a UTF-8 YAML file") from None
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(
-            f"{path}: not valid YAML{where}; fix the syntax or start again from configs/DiffTSR_config.yaml"
-        ) from None
+    document = read_yaml(path, "config file", "configs/DiffTSR_config.yaml")
     return difftsr_config_from_official(document, source=str(path))
