@@ -1,9 +1,8 @@
 """The local executor: one pipeline in this process, inputs in order.
 
-Pages are prepared (decoded, detected, read) one input at a time and restored in pooled
-calls of ``executor.pages_per_batch`` pages. Preparing the next pages on a thread while
-the restorer runs is left out on purpose: on CPU both compete for the same cores, and
-the sequential loop keeps the manifest's order equal to the job's.
+Pages are prepared (decoded, detected, read) by a helper thread, ahead of the restorer,
+and restored in pooled calls of ``executor.pages_per_batch`` pages (see
+:func:`difftsr_ocr.batch.worker.run_items`); records come out in the job's order.
 """
 
 from __future__ import annotations

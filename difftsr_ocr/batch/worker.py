@@ -11,7 +11,9 @@ import dataclasses
 import datetime
 import logging
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from difftsr_ocr.batch.plan import WorkItem
@@ -121,22 +123,45 @@ def _flush(pipeline: Pipeline, pending: list[_Pending], formats: tuple[str, ...]
         yield _ok_record(entry.item, results, outputs, entry.seconds + time.perf_counter() - started)
 
 
+def _prepare(pipeline: Pipeline, item: WorkItem, pdf_dpi: float) -> _Pending:
+    started = time.perf_counter()
+    images = load_pages(item.source, max_pixels=pipeline.config.max_image_pixels, pdf_dpi=pdf_dpi)
+    prepared = [pipeline.prepare(image, index) for index, image in enumerate(images)]
+    return _Pending(item, prepared, time.perf_counter() - started)
+
+
 def run_items(
     pipeline: Pipeline, items: Iterable[WorkItem], formats: tuple[str, ...], pdf_dpi: float, pages_per_batch: int
 ) -> Iterator[dict[str, Any]]:
-    """One manifest record per input, yielded as soon as that input is written."""
+    """One manifest record per input, yielded as soon as that input is written.
+
+    A helper thread decodes, detects and reads the next inputs while this one restores
+    the pooled pages, so the restorer (the GPU, when there is one) is not left waiting on
+    decoding and detection; ONNX Runtime sessions may be run from several threads.
+    """
+    upcoming = iter(items)
+    queue: deque[tuple[WorkItem, Future[_Pending]]] = deque()
     pending: list[_Pending] = []
-    for item in items:
-        started = time.perf_counter()
-        try:
-            images = load_pages(item.source, max_pixels=pipeline.config.max_image_pixels, pdf_dpi=pdf_dpi)
-            prepared = [pipeline.prepare(image, index) for index, image in enumerate(images)]
-        except Exception as error:
-            yield failure_record(item, error, time.perf_counter() - started)
-            continue
-        pending.append(_Pending(item, prepared, time.perf_counter() - started))
-        if sum(len(entry.pages) for entry in pending) >= pages_per_batch:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="difftsr-prepare") as prefetch:
+
+        def top_up() -> None:
+            while len(queue) < max(2, pages_per_batch):
+                item = next(upcoming, None)
+                if item is None:
+                    return
+                queue.append((item, prefetch.submit(_prepare, pipeline, item, pdf_dpi)))
+
+        top_up()
+        while queue:
+            item, future = queue.popleft()
+            top_up()
+            try:
+                pending.append(future.result())
+            except Exception as error:
+                yield failure_record(item, error)
+                continue
+            if sum(len(entry.pages) for entry in pending) >= pages_per_batch:
+                yield from _flush(pipeline, pending, formats)
+                pending = []
+        if pending:
             yield from _flush(pipeline, pending, formats)
-            pending = []
-    if pending:
-        yield from _flush(pipeline, pending, formats)
