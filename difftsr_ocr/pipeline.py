@@ -185,22 +185,23 @@ class Pipeline:
         if self.restorer is None:
             return
         jobs = [line for page in pages for line in page.lines]
-        crops, seeds, owners = [], [], []
+        crops, seeds = [], []
         for page in pages:
             for line_number, line in enumerate(page.lines):
                 for chunk_number, chunk_crop in enumerate(split_crop(line.crop, line.chunks)):
                     crops.append(chunk_crop)
                     seeds.append(crop_seed(self.config.seed, page.index, line_number, chunk_number))
-                    owners.append(line)
         started = time.perf_counter()
         results = self.restorer.restore(crops, seeds=seeds, on_progress=on_progress) if crops else []
         _share_time(pages, "restore", time.perf_counter() - started)
+        if len(results) != len(crops):
+            raise ValueError(f"restorer {self.restorer.name!r} returned {len(results)} results for {len(crops)} crops")
 
-        by_line: dict[int, list] = {}
-        for owner, result in zip(owners, results, strict=True):
-            by_line.setdefault(id(owner), []).append(result)
+        # Results come back in crop order: each line's chunks are the next len(line.chunks).
+        start = 0
         for line in jobs:
-            chunk_results = by_line[id(line)]
+            chunk_results = results[start : start + len(line.chunks)]
+            start += len(line.chunks)
             skipped = [r.skipped for r in chunk_results if r.skipped]
             if skipped:
                 line.skipped = skipped[0]
