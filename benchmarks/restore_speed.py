@@ -7,30 +7,46 @@
 For each (precision, batch) it times, after one warm-up: one joint DDIM step (MoM + IDM
 U-Net + DDIM update; the TDM too with --refine-text), the text prior, the VAE encode and
 the VAE decode; then extrapolates the crops per second of a whole restoration at the
-official 200 steps. The first row (batch 1, fp32) is the upstream-equivalent path
-(upstream restores one crop at a time in fp32, eagerly); the last column is the speed-up
-over it, measured in the same run.
+official 200 steps. The first row is the upstream-equivalent path: batch 1, fp32, eager,
+every convolution through PyTorch's default algorithm (upstream restores one crop at a
+time that way); the last column is the speed-up over it. Rows are measured in rounds
+(--rounds), each round timing every row once, and each figure is the median over rounds,
+so that a machine whose speed drifts affects all rows alike.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import itertools
 import resource
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 
 from difftsr_ocr.models.config import DiffTSRConfig, load_difftsr_config
 from difftsr_ocr.models.difftsr import DiffTSRNetworks, build_difftsr_networks, build_transocr
+from difftsr_ocr.models.layers import CpuFastConv2d
 from difftsr_ocr.models.text_prior import predict_text_prior
 from difftsr_ocr.models.transocr import TransOCR
 from difftsr_ocr.restore.difftsr import PRECISIONS
 from difftsr_ocr.restore.sampling import SamplingConfig, SeededNoise, StepState, joint_denoise
 
 OFFICIAL_STEPS = 200
+
+
+@contextlib.contextmanager
+def _default_convolutions() -> Iterator[None]:
+    """Every convolution through torch's default algorithm, as in upstream's code."""
+    routed = CpuFastConv2d.forward
+    CpuFastConv2d.forward = torch.nn.Conv2d.forward  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        CpuFastConv2d.forward = routed  # type: ignore[method-assign]
 
 
 def _random_weights(module: torch.nn.Module, device: torch.device, generator: torch.Generator) -> None:
@@ -114,6 +130,21 @@ def measure(
     }
 
 
+@dataclasses.dataclass(frozen=True)
+class Row:
+    label: str
+    precision: str
+    batch: int
+    upstream_equivalent: bool = False
+
+
+def _measure_row(
+    row: Row, networks: DiffTSRNetworks, text_prior: TransOCR, steps: int, refine_text: bool
+) -> dict[str, float]:
+    with _default_convolutions() if row.upstream_equivalent else contextlib.nullcontext():
+        return measure(networks, text_prior, row.batch, row.precision, steps, refine_text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cpu")
@@ -122,6 +153,7 @@ def main() -> None:
         "--precisions", nargs="+", choices=list(PRECISIONS), help="default: fp32 (CPU), fp32 bf16 (GPU)"
     )
     parser.add_argument("--steps", type=int, default=3, help="DDIM steps timed per measurement (median of their gaps)")
+    parser.add_argument("--rounds", type=int, default=1, help="times each row is measured (median reported)")
     parser.add_argument("--refine-text", action="store_true", help="time the general=False loop (TDM every step)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--config", help="model config (default: the full official one)")
@@ -141,19 +173,27 @@ def main() -> None:
     _random_weights(text_prior, device, generator)
     gpu = torch.cuda.get_device_name(device) if on_gpu else f"CPU, {torch.get_num_threads()} threads"
     print(f"device: {gpu}; torch {torch.__version__}; loop: {'general=False' if args.refine_text else 'general=True'}")
+
+    rows = [Row("upstream-eq", "fp32", 1, upstream_equivalent=True)]
+    rows += [Row("ours", precision, batch) for precision in precisions for batch in batches]
+    rounds: dict[Row, list[dict[str, float]]] = {row: [] for row in rows}
+    for _ in range(args.rounds):
+        for row in rows:
+            rounds[row].append(_measure_row(row, networks, text_prior, args.steps, args.refine_text))
+
     print(
-        f"{'precision':<10}{'batch':>6}{'s/step':>9}{'prior s':>9}{'enc s':>8}{'dec s':>8}{'crops/s@200':>13}{'peak GB':>9}{'speed-up':>10}"
+        f"{'path':<13}{'precision':<10}{'batch':>6}{'s/step':>9}{'prior s':>9}{'enc s':>8}{'dec s':>8}"
+        f"{'crops/s@200':>13}{'peak GB':>9}{'speed-up':>10}"
     )
     baseline = None
-    for precision in precisions:
-        for batch in batches:
-            result = measure(networks, text_prior, batch, precision, args.steps, args.refine_text)
-            baseline = baseline or result["crops_per_s"]
-            print(
-                f"{precision:<10}{batch:>6}{result['step_s']:>9.3f}{result['prior_s']:>9.2f}{result['encode_s']:>8.2f}"
-                f"{result['decode_s']:>8.2f}{result['crops_per_s']:>13.4f}{result['peak_gb']:>9.2f}"
-                f"{result['crops_per_s'] / baseline:>9.1f}x"
-            )
+    for row in rows:
+        result = {key: statistics.median(r[key] for r in rounds[row]) for key in rounds[row][0]}
+        baseline = baseline or result["crops_per_s"]
+        print(
+            f"{row.label:<13}{row.precision:<10}{row.batch:>6}{result['step_s']:>9.3f}{result['prior_s']:>9.2f}"
+            f"{result['encode_s']:>8.2f}{result['decode_s']:>8.2f}{result['crops_per_s']:>13.4f}"
+            f"{result['peak_gb']:>9.2f}{result['crops_per_s'] / baseline:>9.1f}x"
+        )
 
 
 if __name__ == "__main__":

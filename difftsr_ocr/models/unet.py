@@ -26,7 +26,7 @@ from torch import nn
 
 from difftsr_ocr.errors import ConfigError
 from difftsr_ocr.models.config import UNetConfig
-from difftsr_ocr.models.layers import GroupNorm32, SmallMapConv2d, timestep_embedding
+from difftsr_ocr.models.layers import CpuFastConv2d, GroupNorm32, timestep_embedding
 
 __all__ = ["UNet"]
 
@@ -53,16 +53,16 @@ class ResBlock(nn.Module):
         self.in_layers = nn.Sequential(
             GroupNorm32(_GROUPS, channels, eps=_RESBLOCK_EPS),
             nn.SiLU(),
-            SmallMapConv2d(channels, out_channels, 3, padding=1),
+            CpuFastConv2d(channels, out_channels, 3, padding=1),
         )
         self.emb_layers = nn.Sequential(nn.SiLU(), nn.Linear(emb_channels, out_channels))
         self.out_layers = nn.Sequential(
             GroupNorm32(_GROUPS, out_channels, eps=_RESBLOCK_EPS),
             nn.SiLU(),
             nn.Dropout(p=dropout),
-            _zero_(SmallMapConv2d(out_channels, out_channels, 3, padding=1)),
+            _zero_(CpuFastConv2d(out_channels, out_channels, 3, padding=1)),
         )
-        self.skip_connection = nn.Identity() if out_channels == channels else nn.Conv2d(channels, out_channels, 1)
+        self.skip_connection = nn.Identity() if out_channels == channels else CpuFastConv2d(channels, out_channels, 1)
 
     def _resample(self, x: torch.Tensor) -> torch.Tensor:
         if self.resample == "down":
@@ -153,11 +153,11 @@ class SpatialTransformer(nn.Module):
         super().__init__()
         inner_dim = heads * dim_head
         self.norm = GroupNorm32(_GROUPS, channels, eps=_TRANSFORMER_EPS)
-        self.proj_in = nn.Conv2d(channels, inner_dim, 1)
+        self.proj_in = CpuFastConv2d(channels, inner_dim, 1)
         self.transformer_blocks = nn.ModuleList(
             [BasicTransformerBlock(inner_dim, heads, dim_head, context_dim, dropout) for _ in range(depth)]
         )
-        self.proj_out = _zero_(nn.Conv2d(inner_dim, channels, 1))
+        self.proj_out = _zero_(CpuFastConv2d(inner_dim, channels, 1))
 
     def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         batch, _, height, width = x.shape
@@ -215,7 +215,7 @@ class UNet(nn.Module):
 
         self.time_embed = nn.Sequential(nn.Linear(mc, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
 
-        self.input_blocks = nn.ModuleList([_Stage([nn.Conv2d(config.in_channels, mc, 3, padding=1)])])
+        self.input_blocks = nn.ModuleList([_Stage([CpuFastConv2d(config.in_channels, mc, 3, padding=1)])])
         skip_channels = [mc]
         ch, ds = mc, 1
         for level, mult in enumerate(config.channel_mult):
@@ -251,7 +251,7 @@ class UNet(nn.Module):
         self.out = nn.Sequential(
             GroupNorm32(_GROUPS, ch, eps=_RESBLOCK_EPS),
             nn.SiLU(),
-            _zero_(nn.Conv2d(mc, config.out_channels, 3, padding=1)),
+            _zero_(CpuFastConv2d(mc, config.out_channels, 3, padding=1)),
         )
         self._size_multiple = 2 ** (len(config.channel_mult) - 1)
 

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from difftsr_ocr.models.config import VAEConfig
+from difftsr_ocr.models.layers import CpuFastConv2d
 
 __all__ = ["AutoencoderKL", "Decoder", "Encoder", "LatentPosterior"]
 
@@ -29,11 +30,11 @@ def _norm(channels: int) -> nn.GroupNorm:
 
 
 def _conv3x3(in_channels: int, out_channels: int) -> nn.Conv2d:
-    return nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=1, padding=1)
+    return CpuFastConv2d(in_channels, out_channels, kernel_size=3, stride=1, padding=1)
 
 
 def _conv1x1(in_channels: int, out_channels: int) -> nn.Conv2d:
-    return nn.Conv2d(in_channels, out_channels, kernel_size=1)
+    return CpuFastConv2d(in_channels, out_channels, kernel_size=1)
 
 
 class ResnetBlock(nn.Module):

@@ -118,14 +118,38 @@ def test_rejects_conv_resampling_config() -> None:
         UNet(config)
 
 
-def test_small_map_convolution_equals_the_regular_one() -> None:
-    from difftsr_ocr.models.layers import SmallMapConv2d
+@pytest.mark.parametrize(
+    ("kernel", "shape", "tolerance"),
+    [
+        (3, (1, 64, 4, 16), 1e-5),  # small map: unfold + GEMM
+        (3, (2, 64, 8, 8), 1e-5),  # small map over a batch
+        (1, (1, 64, 4, 16), 1e-5),  # 1x1 on a small map: GEMM without unfold
+        (3, (1, 64, 16, 32), 1e-5),  # in between: the regular convolution
+        # Large map: Winograd, one image at a time. Its transforms cost precision: errors of
+        # ~3e-5 on outputs of ~1 (a direct convolution: ~1e-6), still 1/3 of the reference rule.
+        (3, (2, 64, 64, 128), 1e-4),
+    ],
+)
+def test_cpu_fast_convolution_agrees_with_a_float64_convolution(
+    kernel: int, shape: tuple[int, ...], tolerance: float
+) -> None:
+    from difftsr_ocr.models.layers import CpuFastConv2d
 
     torch.manual_seed(0)
-    conv = SmallMapConv2d(64, 32, 3, padding=1)
-    reference = torch.nn.Conv2d(64, 32, 3, padding=1)
-    reference.load_state_dict(conv.state_dict())
-    for shape in [(1, 64, 4, 16), (2, 64, 8, 8), (1, 64, 32, 128)]:  # GEMM path twice, then the direct one
-        x = torch.randn(shape)
-        with torch.inference_mode():
-            torch.testing.assert_close(conv(x), reference(x), atol=1e-5, rtol=1e-5)
+    conv = CpuFastConv2d(64, 96, kernel, padding=kernel // 2)
+    x = torch.randn(shape)
+    with torch.inference_mode():
+        expected = torch.nn.functional.conv2d(
+            x.double(), conv.weight.double(), conv.bias.double(), padding=kernel // 2
+        ).float()
+        result = conv(x)
+    torch.testing.assert_close(result, expected, atol=tolerance, rtol=tolerance)
+
+
+def test_cpu_fast_convolution_keeps_gradients_on_the_regular_path() -> None:
+    from difftsr_ocr.models.layers import CpuFastConv2d
+
+    conv = CpuFastConv2d(64, 64, 3, padding=1)
+    x = torch.randn(1, 64, 64, 64, requires_grad=True)
+    conv(x).sum().backward()
+    assert x.grad is not None and conv.weight.grad is not None
