@@ -2,16 +2,18 @@
 
     python benchmarks/gate_policies.py [--pages 6]
 
-Renders degraded pages with known text (tests/pages.py; run from the repository root),
+Renders pages with known text (straight and slightly rotated lines, drawn by
+difftsr_ocr.evaluation.synthetic) under mild scan damage (blur, resampling, noise, JPEG),
 runs the pipeline with the classical restorer and with a restorer that draws different
-characters into every crop (a stand-in for a hallucinating model), under each policy,
-and prints lines restored / kept / flagged and the character error rate of the merged
-page text against the truth.
+characters into every crop (a stand-in for a hallucinating model, from
+tests/pipeline/stubs.py), under each policy, and prints lines restored / kept / flagged
+and the character error rate of the merged page text against the truth.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 import sys
 from pathlib import Path
@@ -20,11 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from difftsr_ocr.config import config_from_dict
 from difftsr_ocr.detect.ppocr import PPOCRDetector
+from difftsr_ocr.evaluation.synthetic import Degradation, LineSpec, apply_degradation, render_lines
 from difftsr_ocr.merge import char_error_rate
 from difftsr_ocr.pipeline import Pipeline
 from difftsr_ocr.recognize.ppocr import PPOCRRecognizer
 from difftsr_ocr.restore.classical import ClassicalRestorer
-from tests.pages import LineSpec, degrade, render_page
 from tests.pipeline.stubs import CharacterChangingRestorer
 
 WORDS = [
@@ -45,21 +47,31 @@ WORDS = [
 ]
 
 
+def _scan(downsampling: float) -> Degradation:
+    """Mild scan damage: light blur, down-and-up resampling by the factor, a little noise, rough JPEG."""
+    return Degradation(steps=(("gaussian_blur", 0.8), ("downup", downsampling), ("noise", 3.0), ("jpeg", 35.0)))
+
+
 def _pages(count: int) -> list[tuple[object, list[str]]]:
     rng = random.Random(7)
     pages = []
     for index in range(count):
         specs = []
-        for row in range(8):
+        top = 60.0  # each line's bounding box starts 40 px below the previous one's bottom
+        for _ in range(8):
             text = " ".join(
                 rng.choice(WORDS).capitalize() if i == 0 else rng.choice(WORDS) for i in range(rng.randint(2, 5))
             )
             text += f" {rng.randint(10, 9999)}"
-            specs.append(
-                LineSpec(text, 60, 60 + row * 80, size=rng.choice([22, 26, 30]), angle=rng.choice([0, 0, 0, 4, -6]))
-            )
-        page, truth = render_page(specs, size=(900, 720))
-        pages.append((degrade(page, scale=0.3 + 0.05 * (index % 3), seed=index), [line.text for line in truth]))
+            spec = LineSpec(text, 0, 0, size=rng.choice([22, 26, 30]), angle=rng.choice([0, 0, 0, 4, -6]))
+            # A line turns about its top-left corner: measure its polygon at the origin to stack it.
+            (measured,) = render_lines([spec], size=(1, 1))[1]
+            (x0, y0), (_, y1) = measured.polygon.min(axis=0), measured.polygon.max(axis=0)
+            specs.append(dataclasses.replace(spec, x=60.0 - x0, y=top - y0))
+            top += y1 - y0 + 40.0
+        page, truth = render_lines(specs, size=(900, round(top + 20.0)))
+        degraded = apply_degradation(page, _scan(1.0 / (0.3 + 0.05 * (index % 3))), seed=index)
+        pages.append((degraded, [line.text for line in truth]))
     return pages
 
 

@@ -4,9 +4,11 @@
     python benchmarks/speed.py --restorer tiny --steps 20       # DiffTSR, reduced reference model (random weights)
     python benchmarks/speed.py --restorer full --steps 2        # DiffTSR, full official size (random weights; slow on CPU)
 
-Run from the repository root (the test page is rendered with tests/pages.py). Stages:
-decode (reading the file), detect, rectify, recognize (original and restored crops),
-restore, merge (gate + readings), composite, export (JSON + hOCR + ALTO).
+The page is difftsr_ocr.evaluation.synthetic.generate_page(0), a 1000x1400 document page
+(12 lines: Latin and CJK, a long, a rotated and a vertical one) with its seeded damage,
+written to PNG and read back each run. Stages: decode (reading the file), detect,
+rectify, recognize (original and restored crops), restore, merge (gate + readings),
+composite, export (JSON + hOCR + ALTO).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from PIL import Image
 
 from difftsr_ocr.config import config_from_dict
 from difftsr_ocr.detect.ppocr import PPOCRDetector
+from difftsr_ocr.evaluation.synthetic import generate_page
 from difftsr_ocr.export import document_to_alto, document_to_hocr, document_to_json
 from difftsr_ocr.imageio import load_image
 from difftsr_ocr.models.config import DiffTSRConfig, load_difftsr_config
@@ -35,7 +38,6 @@ from difftsr_ocr.restore.classical import ClassicalRestorer
 from difftsr_ocr.restore.difftsr import DiffTSRRestorer, DiffTSRRestorerConfig
 from difftsr_ocr.restore.sampling import SamplingConfig
 from difftsr_ocr.results import Document
-from tests.pages import degrade, standard_page
 
 TINY_CONFIG = Path(__file__).resolve().parents[2] / "shared" / "reference" / "tiny_A" / "config_tiny_A.yaml"
 STAGES = ("decode", "detect", "rectify", "recognize", "restore", "merge", "composite", "export")
@@ -73,9 +75,9 @@ def main() -> None:
     pipeline = Pipeline(
         PPOCRDetector(), PPOCRRecognizer(), restorer, config_from_dict({"device": "cpu", "gate": {"policy": "always"}})
     )
-    page, _ = standard_page()
+    page = generate_page(0)
     path = Path(tempfile.mkdtemp()) / "page.png"
-    Image.fromarray(degrade(page)).save(path)
+    Image.fromarray(page.degraded).save(path)
 
     totals = dict.fromkeys(STAGES, 0.0)
     lines = 0

@@ -17,6 +17,7 @@ __all__ = [
     "edit_distance",
     "join_chunk_texts",
     "merge_readings",
+    "normalise_text",
     "unseen_fragments",
 ]
 
@@ -32,6 +33,11 @@ def edit_distance(a: str, b: str) -> int:
             current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b)))
         previous = current
     return previous[-1]
+
+
+def normalise_text(text: str) -> str:
+    """Whitespace runs collapsed to one space and trimmed: line breaks and double spaces are not errors."""
+    return " ".join(text.split())
 
 
 def char_error_rate(hypothesis: str, reference: str) -> float:

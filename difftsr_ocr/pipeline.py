@@ -30,7 +30,7 @@ from difftsr_ocr.gate import decide
 from difftsr_ocr.geometry.chunks import Chunk, plan_chunks, split_crop, stitch_chunks
 from difftsr_ocr.geometry.composite import composite
 from difftsr_ocr.geometry.polygons import is_vertical, pad_polygon, upright_polygon
-from difftsr_ocr.geometry.rectify import LineWarp, rectify_line, unrectify
+from difftsr_ocr.geometry.rectify import LineWarp, Patch, rectify_line, unrectify
 from difftsr_ocr.imageio import PageImage, load_image, page_from_array
 from difftsr_ocr.merge import join_chunk_texts, merge_readings
 from difftsr_ocr.recognize.base import Recognizer
@@ -80,13 +80,18 @@ class PreparedPage:
 
 @dataclasses.dataclass(frozen=True)
 class PageResult:
-    """One processed page: its results, the restored image (upright RGB), and what a person may check."""
+    """One processed page: its results, the restored image (upright RGB), and what a person may check.
+
+    ``patches`` are the restored lines as they were blended into ``image`` (page pixels,
+    in line order, accepted lines only), for measuring or re-compositing them.
+    """
 
     page: Page
     image: np.ndarray
     original: PageImage
     report_items: list[ReportItem]
     timings: dict[str, float]
+    patches: list[Patch] = dataclasses.field(default_factory=list)
 
 
 class _Timer:
@@ -249,7 +254,14 @@ class Pipeline:
             restorer=self.restorer.name if self.restorer is not None else "none",
             gate=self.config.gate.policy,
         )
-        return PageResult(page=page, image=image, original=prepared.image, report_items=report, timings=timings)
+        return PageResult(
+            page=page,
+            image=image,
+            original=prepared.image,
+            report_items=report,
+            timings=timings,
+            patches=patches,
+        )
 
     def _line_result(self, work: _LineWork) -> tuple[Line, bool]:
         readings = [work.original] + [r for r in (work.restored, work.transcript) if r is not None]

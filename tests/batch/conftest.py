@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.pages import LineSpec, degrade, render_page
+from difftsr_ocr.evaluation.synthetic import LineSpec, apply_degradation, render_lines
+from tests.layouts import MILD_SCAN
 
 
 def page(text: str, size: tuple[int, int] = (520, 160)) -> np.ndarray:
-    rendered, _ = render_page([LineSpec(text, 30, 30, size=30), LineSpec("Second line 42", 30, 95)], size=size)
-    return degrade(rendered)
+    rendered, _ = render_lines([LineSpec(text, 30, 30, size=30), LineSpec("Second line 42", 30, 95)], size=size)
+    return apply_degradation(rendered, MILD_SCAN, seed=0)
 
 
 def run_batch(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -25,9 +25,13 @@ from difftsr_ocr.detect.paddle import (
 from difftsr_ocr.detect.ppocr import PPOCRDetector
 from difftsr_ocr.detect.session import create_session, rapidocr_model_path
 from difftsr_ocr.errors import ConfigError, WeightsError
+from difftsr_ocr.evaluation.metrics import polygon_iou
+from difftsr_ocr.evaluation.synthetic import TruthLine
 from difftsr_ocr.recognize.paddle import PaddleRecognizer, write_paddle_rec_model_dir
 from difftsr_ocr.recognize.ppocr import PPOCRRecognizer, load_character_list
-from tests.detect.pages import RenderedPage, crop_line, iou, render_page, render_rotated_block
+from tests.layouts import crop_line, detection_page, render_rotated_block
+
+Page = tuple[np.ndarray, list[TruthLine]]
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +55,8 @@ def model_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="module")
-def page() -> RenderedPage:
-    return render_page()
+def page() -> Page:
+    return detection_page()
 
 
 # --- needs paddleocr -----------------------------------------------------------------
@@ -61,27 +65,28 @@ def page() -> RenderedPage:
 @pytest.mark.paddle
 @pytest.mark.parametrize("which", ["page", "rotated"])
 def test_paddle_detection_matches_ppocr(
-    paddle_env: Path, model_dirs: tuple[Path, Path], page: RenderedPage, which: str
+    paddle_env: Path, model_dirs: tuple[Path, Path], page: Page, which: str
 ) -> None:
-    image = page.image if which == "page" else render_rotated_block(12.0)[0]
+    image, lines = page if which == "page" else render_rotated_block(12.0)
     paddle_regions = PaddleDetector(model_dirs[0], threads=2).detect(image)
     our_regions = PPOCRDetector(threads=2).detect(image)
     assert len(paddle_regions) == len(our_regions) > 0
     for theirs, ours in zip(paddle_regions, our_regions, strict=True):
-        assert iou(theirs.polygon, ours.polygon) > 0.8
+        assert polygon_iou(theirs.polygon, ours.polygon) > 0.8
         assert theirs.score == pytest.approx(ours.score, abs=0.01)
     if which == "page":
-        for region, line in zip(paddle_regions, page.lines, strict=True):
-            assert iou(region.polygon, line.bbox) > 0.5, line.text
+        for region, line in zip(paddle_regions, lines, strict=True):
+            assert polygon_iou(region.polygon, line.polygon) > 0.5, line.text
 
 
 @pytest.mark.paddle
-def test_paddle_recognition_matches_ppocr(paddle_env: Path, model_dirs: tuple[Path, Path], page: RenderedPage) -> None:
-    crops = [crop_line(page.image, line.bbox) for line in page.lines]
+def test_paddle_recognition_matches_ppocr(paddle_env: Path, model_dirs: tuple[Path, Path], page: Page) -> None:
+    image, lines = page
+    crops = [crop_line(image, line.polygon) for line in lines]
     paddle_readings = PaddleRecognizer(model_dirs[1], batch_size=4, threads=2).recognize(crops)
     our_readings = PPOCRRecognizer(threads=2).recognize(crops)
     assert [r.text for r in paddle_readings] == [r.text for r in our_readings]
-    assert [r.text for r in paddle_readings] == [line.text for line in page.lines]
+    assert [r.text for r in paddle_readings] == [line.text for line in lines]
     for theirs, ours in zip(paddle_readings, our_readings, strict=True):
         assert theirs.confidence == pytest.approx(ours.confidence, abs=0.02)
 

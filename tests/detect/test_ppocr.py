@@ -14,20 +14,17 @@ from difftsr_ocr.detect.base import TextRegion, sort_reading_order
 from difftsr_ocr.detect.postprocess import DBPostProcessor
 from difftsr_ocr.detect.ppocr import PPOCRDetector, resize_for_detection
 from difftsr_ocr.errors import ConfigError, DeviceError, InputImageError, WeightsError
+from difftsr_ocr.evaluation.metrics import polygon_iou, text_score
+from difftsr_ocr.evaluation.synthetic import TruthLine
 from difftsr_ocr.recognize.ppocr import PPOCRRecognizer, ctc_greedy_decode
-from tests.detect.pages import (
-    RenderedPage,
-    character_error_rate,
-    crop_line,
-    iou,
-    render_page,
-    render_rotated_block,
-)
+from tests.layouts import crop_line, detection_page, render_rotated_block
+
+Page = tuple[np.ndarray, list[TruthLine]]
 
 
 @pytest.fixture(scope="module")
-def page() -> RenderedPage:
-    return render_page()
+def page() -> Page:
+    return detection_page()
 
 
 @pytest.fixture(scope="module")
@@ -48,19 +45,20 @@ def rapid():
 
 
 @pytest.fixture(scope="module")
-def page_regions(detector: PPOCRDetector, page: RenderedPage) -> list[TextRegion]:
-    return detector.detect(page.image)
+def page_regions(detector: PPOCRDetector, page: Page) -> list[TextRegion]:
+    return detector.detect(page[0])
 
 
 # --- detection -----------------------------------------------------------------------
 
 
-def test_detects_every_rendered_line_once_in_reading_order(page: RenderedPage, page_regions: list[TextRegion]) -> None:
-    assert len(page_regions) == len(page.lines)
-    for region, line in zip(page_regions, page.lines, strict=True):
+def test_detects_every_rendered_line_once_in_reading_order(page: Page, page_regions: list[TextRegion]) -> None:
+    _, lines = page
+    assert len(page_regions) == len(lines)
+    for region, line in zip(page_regions, lines, strict=True):
         assert region.polygon.shape == (4, 2)
         assert region.polygon.dtype == np.float32
-        assert iou(region.polygon, line.bbox) > 0.5, line.text
+        assert polygon_iou(region.polygon, line.polygon) > 0.5, line.text
         assert 0.5 <= region.score <= 1.0
 
 
@@ -72,8 +70,8 @@ def test_quads_are_clockwise_from_top_left(page_regions: list[TextRegion]) -> No
 
 
 @pytest.mark.parametrize("which", ["page", "rotated"])
-def test_boxes_equal_rapidocr(which: str, detector: PPOCRDetector, rapid, page: RenderedPage) -> None:
-    image = page.image if which == "page" else render_rotated_block(12.0)[0]
+def test_boxes_equal_rapidocr(which: str, detector: PPOCRDetector, rapid, page: Page) -> None:
+    image = page[0] if which == "page" else render_rotated_block(12.0)[0]
     ours = detector.detect(image)
     # rapidocr reads numpy arrays as OpenCV BGR.
     theirs = rapid(np.ascontiguousarray(image[:, :, ::-1]), use_det=True, use_cls=False, use_rec=False).boxes
@@ -84,9 +82,9 @@ def test_boxes_equal_rapidocr(which: str, detector: PPOCRDetector, rapid, page: 
 
 
 def test_rotated_text_gives_rotated_quads(detector: PPOCRDetector) -> None:
-    image, texts = render_rotated_block(12.0)
+    image, truth = render_rotated_block(12.0)
     regions = detector.detect(image)
-    assert len(regions) == len(texts)
+    assert len(regions) == len(truth)
     for region in regions:
         tl, tr, _, bl = region.polygon
         # Counter-clockwise on screen is a negative angle with the y axis pointing down.
@@ -107,14 +105,15 @@ def test_tiny_noisy_image_runs(detector: PPOCRDetector) -> None:
     assert all(region.polygon.min() >= 0 and region.polygon.max() <= 9 for region in regions)
 
 
-def test_huge_page_is_capped_and_boxes_stay_in_page_pixels(page: RenderedPage) -> None:
+def test_huge_page_is_capped_and_boxes_stay_in_page_pixels(page: Page) -> None:
     # 7000 * (2000 / 7000) lands just under 2000 in floating point, truncates to 1999 -> 62 cells.
     assert resize_for_detection(7000, 5000, 736, "min", 2000) == (1984, 1440)
-    big = np.repeat(np.repeat(page.image, 2, axis=0), 2, axis=1)
+    image, lines = page
+    big = np.repeat(np.repeat(image, 2, axis=0), 2, axis=1)
     regions = PPOCRDetector(threads=2, max_side_len=1408).detect(big)
-    assert len(regions) == len(page.lines)
-    for region, line in zip(regions, page.lines, strict=True):
-        assert iou(region.polygon, tuple(2 * v for v in line.bbox)) > 0.5
+    assert len(regions) == len(lines)
+    for region, line in zip(regions, lines, strict=True):
+        assert polygon_iou(region.polygon, 2 * line.polygon) > 0.5
 
 
 def test_resize_rule() -> None:
@@ -167,19 +166,21 @@ def test_reading_order_groups_rows_by_centre() -> None:
 # --- recognition ---------------------------------------------------------------------
 
 
-def test_recognizes_rendered_lines(page: RenderedPage, recognizer: PPOCRRecognizer) -> None:
-    crops = [crop_line(page.image, line.bbox) for line in page.lines]
+def test_recognizes_rendered_lines(page: Page, recognizer: PPOCRRecognizer) -> None:
+    image, lines = page
+    crops = [crop_line(image, line.polygon) for line in lines]
     readings = recognizer.recognize(crops)
-    expected = [line.text for line in page.lines]
-    assert character_error_rate([r.text for r in readings], expected) < 0.02
+    expected = [line.text for line in lines]
+    assert text_score([r.text for r in readings], expected).cer < 0.02
     assert "文本图像超分辨率识别" in [r.text for r in readings]
     assert all(0.5 < r.confidence <= 1.0 for r in readings)
 
 
-def test_recognition_equals_rapidocr_on_single_crops(page: RenderedPage, recognizer: PPOCRRecognizer, rapid) -> None:
-    for line in page.lines[:7]:
+def test_recognition_equals_rapidocr_on_single_crops(page: Page, recognizer: PPOCRRecognizer, rapid) -> None:
+    image, lines = page
+    for line in lines[:7]:
         # rapidocr rescales inputs under 30 px onto a 32 px grid first; stay above that.
-        crop = crop_line(page.image, line.bbox, min_pad=8)
+        crop = crop_line(image, line.polygon, pad=5)
         assert crop.shape[0] >= 30
         (ours,) = recognizer.recognize([crop])
         theirs = rapid(np.ascontiguousarray(crop[:, :, ::-1]), use_det=False, use_cls=False, use_rec=True)
@@ -187,10 +188,11 @@ def test_recognition_equals_rapidocr_on_single_crops(page: RenderedPage, recogni
         assert ours.confidence == pytest.approx(theirs.scores[0], abs=2e-3)
 
 
-def test_batching_keeps_input_order(page: RenderedPage) -> None:
-    crops = [crop_line(page.image, line.bbox) for line in page.lines]
+def test_batching_keeps_input_order(page: Page) -> None:
+    image, lines = page
+    crops = [crop_line(image, line.polygon) for line in lines]
     batched = PPOCRRecognizer(batch_size=3, threads=2).recognize(crops[::-1])
-    assert [r.text for r in batched] == [line.text for line in page.lines][::-1]
+    assert [r.text for r in batched] == [line.text for line in lines][::-1]
 
 
 def test_blank_crop_reads_empty(recognizer: PPOCRRecognizer) -> None:

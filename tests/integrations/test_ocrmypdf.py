@@ -12,9 +12,10 @@ import pypdfium2
 import pytest
 from PIL import Image
 
+from difftsr_ocr.evaluation.synthetic import LineSpec, apply_degradation, render_lines
 from difftsr_ocr.integrations._ocrmypdf_engine import page_element
 from difftsr_ocr.results import Line, Page
-from tests.pages import LineSpec, degrade, render_page
+from tests.layouts import MILD_SCAN
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXTS = ["Invoice number 2024-117", "Total amount due 1,480.00 EUR"]
@@ -25,9 +26,9 @@ PLUGIN = ["--difftsr-restorer", "classical", "--difftsr-device", "cpu"]
 
 @pytest.fixture(scope="module")
 def scanned_pdf(tmp_path_factory) -> Path:
-    image, _ = render_page([LineSpec(text, 60, 60 + 90 * i, size=32) for i, text in enumerate(TEXTS)], (800, 260))
+    image, _ = render_lines([LineSpec(text, 60, 60 + 90 * i, size=32) for i, text in enumerate(TEXTS)], (800, 260))
     path = tmp_path_factory.mktemp("ocrmypdf") / "in.pdf"
-    Image.fromarray(degrade(image)).save(path, resolution=150.0)
+    Image.fromarray(apply_degradation(image, MILD_SCAN, seed=0)).save(path, resolution=150.0)
     return path
 
 

@@ -9,9 +9,10 @@ import pytest
 from PIL import Image
 
 from difftsr_ocr.errors import ConfigError, InputImageError
+from difftsr_ocr.evaluation.synthetic import LineSpec, apply_degradation, render_lines
 from difftsr_ocr.merge import char_error_rate
 from difftsr_ocr.preprocess import RestoredImage, cached_pipeline, restore_image
-from tests.pages import LineSpec, degrade, render_page
+from tests.layouts import MILD_SCAN
 
 CONFIG = {"device": "cpu", "restorer": {"kind": "classical"}}
 TEXTS = ["Invoice number 2024-117", "Delivery address: 12 Harbour Road", "Total amount due 1,480.00 EUR"]
@@ -19,8 +20,8 @@ TEXTS = ["Invoice number 2024-117", "Delivery address: 12 Harbour Road", "Total 
 
 @pytest.fixture(scope="module")
 def page() -> np.ndarray:
-    image, _ = render_page([LineSpec(text, 60, 60 + 90 * i, size=32) for i, text in enumerate(TEXTS)], (900, 360))
-    return degrade(image)
+    image, _ = render_lines([LineSpec(text, 60, 60 + 90 * i, size=32) for i, text in enumerate(TEXTS)], (900, 360))
+    return apply_degradation(image, MILD_SCAN, seed=0)
 
 
 def _assert_reads(result: RestoredImage) -> None:

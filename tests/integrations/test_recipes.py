@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.pages import LineSpec, degrade, render_page
+from difftsr_ocr.evaluation.synthetic import LineSpec, apply_degradation, render_lines
+from tests.layouts import MILD_SCAN
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXTS = ["Invoice number 2024-117", "Total amount due 1,480.00 EUR"]
@@ -18,9 +19,9 @@ TEXTS = ["Invoice number 2024-117", "Total amount due 1,480.00 EUR"]
 
 @pytest.fixture(scope="module")
 def page_file(tmp_path_factory) -> Path:
-    image, _ = render_page([LineSpec(text, 60, 60 + 90 * i, size=32) for i, text in enumerate(TEXTS)], (800, 260))
+    image, _ = render_lines([LineSpec(text, 60, 60 + 90 * i, size=32) for i, text in enumerate(TEXTS)], (800, 260))
     path = tmp_path_factory.mktemp("recipes") / "page.png"
-    Image.fromarray(degrade(image)).save(path)
+    Image.fromarray(apply_degradation(image, MILD_SCAN, seed=0)).save(path)
     return path
 
 

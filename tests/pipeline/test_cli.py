@@ -11,7 +11,8 @@ import numpy as np
 import pypdfium2
 from PIL import Image
 
-from tests.pages import LineSpec, degrade, render_page
+from difftsr_ocr.evaluation.synthetic import LineSpec, apply_degradation, render_lines
+from tests.layouts import MILD_SCAN
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -26,8 +27,8 @@ def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def _page(text: str) -> np.ndarray:
-    page, _ = render_page([LineSpec(text, 30, 30, size=30), LineSpec("Second line 42", 30, 100)], size=(520, 180))
-    return degrade(page)
+    page, _ = render_lines([LineSpec(text, 30, 30, size=30), LineSpec("Second line 42", 30, 100)], size=(520, 180))
+    return apply_degradation(page, MILD_SCAN, seed=0)
 
 
 def test_sample_run_writes_every_format(tmp_path: Path) -> None:

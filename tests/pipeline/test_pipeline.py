@@ -8,13 +8,15 @@ import pytest
 
 from difftsr_ocr.config import config_from_dict
 from difftsr_ocr.detect.ppocr import PPOCRDetector
+from difftsr_ocr.evaluation.metrics import polygon_iou
+from difftsr_ocr.evaluation.synthetic import apply_degradation
 from difftsr_ocr.export import document_from_json, document_to_json
 from difftsr_ocr.merge import char_error_rate
 from difftsr_ocr.pipeline import Pipeline, build_pipeline, crop_seed
 from difftsr_ocr.recognize.ppocr import PPOCRRecognizer
 from difftsr_ocr.restore.classical import ClassicalRestorer
 from difftsr_ocr.results import Document
-from tests.pages import degrade, identity_check_angle, polygon_iou, standard_page
+from tests.layouts import MILD_SCAN, standard_page
 from tests.pipeline.stubs import CharacterChangingRestorer, IdentityRestorer
 
 
@@ -26,7 +28,7 @@ def stages() -> tuple[PPOCRDetector, PPOCRRecognizer]:
 @pytest.fixture(scope="module")
 def degraded():
     page, truth = standard_page()
-    return degrade(page), truth
+    return apply_degradation(page, MILD_SCAN, seed=0), truth
 
 
 def _pipeline(stages, restorer, **config) -> Pipeline:
@@ -49,12 +51,12 @@ def test_classical_restorer_end_to_end(stages, degraded) -> None:
     assert len(result.page.lines) == len(truth)
     for line, found, iou in _matched(result, truth):
         assert iou > 0.5, f"{line.text!r} not found (IoU {iou:.2f})"
-        if not line.vertical:
+        if line.kind != "vertical":
             assert char_error_rate(found.text.replace(" ", ""), line.text.replace(" ", "")) <= 0.1, found.text
         assert found.readings[0].source == "ocr_original"
     long_line = next(found for line, found, _ in _matched(result, truth) if line.text.startswith("This is a rather"))
     assert long_line.chunks >= 3
-    vertical = next(found for line, found, _ in _matched(result, truth) if line.vertical)
+    vertical = next(found for line, found, _ in _matched(result, truth) if line.kind == "vertical")
     assert vertical.vertical
     counts = result.page.counts()
     assert counts["restored"] + counts["kept_original"] == len(truth)
@@ -72,7 +74,7 @@ def test_identity_restorer_changes_no_pixel_outside_the_lines(stages, degraded) 
         cv2.fillPoly(mask, [np.round(np.array(found.polygon)).astype(np.int32)], 1)
         near = cv2.dilate(mask, np.ones((41, 41), np.uint8)).astype(bool)
         near_any_line |= near
-        if line.text.isascii() and identity_check_angle(line) == 0:
+        if line.text.isascii() and line.kind == "horizontal":
             # Axis-aligned lines are cut on whole pixels: an unchanged crop comes back bit-exact.
             assert difference[near].max() == 0, line.text
         else:
@@ -158,7 +160,7 @@ def test_the_composited_page_reads_as_the_rendered_text(stages, degraded) -> Non
     ]
     readings = [reading.text.replace(" ", "") for reading in recognizer.recognize(crops)]
     for line in truth:
-        if line.vertical or identity_check_angle(line) != 0:
+        if line.kind != "horizontal":
             continue  # read through their own rectification above; an axis-aligned crop would not do
         expected = line.text.replace(" ", "")
         best = min(char_error_rate(reading, expected) for reading in readings)

@@ -7,6 +7,7 @@ import pytest
 
 from difftsr_ocr.config import config_from_dict
 from difftsr_ocr.detect.ppocr import PPOCRDetector
+from difftsr_ocr.evaluation.synthetic import LineSpec, apply_degradation, render_lines
 from difftsr_ocr.export import document_from_json, document_to_json
 from difftsr_ocr.models.config import load_difftsr_config
 from difftsr_ocr.models.difftsr import build_difftsr_networks, build_transocr
@@ -17,7 +18,7 @@ from difftsr_ocr.restore.sampling import SamplingConfig
 from difftsr_ocr.results import Document
 from difftsr_ocr.weights import load_difftsr_weights
 from tests.hash_weights import transocr_hash_state_dict
-from tests.pages import LineSpec, degrade, render_page
+from tests.layouts import MILD_SCAN
 from tests.reference import TINY_A_DIR
 
 
@@ -34,14 +35,14 @@ def restorer() -> DiffTSRRestorer:
 
 @pytest.mark.parametrize("policy", ["safe", "always"])
 def test_tiny_difftsr_page_end_to_end(restorer: DiffTSRRestorer, policy: str) -> None:
-    page, truth = render_page(
+    page, truth = render_lines(
         [
             LineSpec("Invoice number 2024-117", 40, 40, size=30),
             LineSpec("发票号码 二零二四年", 40, 120, size=32, font="cjk"),
         ],
         size=(600, 220),
     )
-    image = degrade(page)
+    image = apply_degradation(page, MILD_SCAN, seed=0)
     pipeline = Pipeline(
         PPOCRDetector(), PPOCRRecognizer(), restorer, config_from_dict({"device": "cpu", "gate": {"policy": policy}})
     )

@@ -51,8 +51,16 @@ ORIGINAL = Reading("ocr_original", "Invoice 2024-117", 0.71)
 
 
 def test_safe_gate_accepts_a_restoration_that_reads_the_same_and_better() -> None:
-    decision = decide(ORIGINAL, Reading("ocr_restored", "Invoice 2024-117", 0.93), None)
-    assert decision.restore and "agrees with the original" in decision.reason
+    decision = decide(ORIGINAL, Reading("ocr_restored", "Invoice  2024-117 ", 0.93), None)
+    assert decision.restore and "reads as the original" in decision.reason
+
+
+def test_safe_gate_refuses_a_one_character_drift_nobody_confirms() -> None:
+    drifted = Reading("ocr_restored", "Invoice 2024-11T", 0.93)
+    assert char_error_rate(drifted.text, ORIGINAL.text) < GateConfig().max_disagreement
+    decision = decide(ORIGINAL, drifted, None)
+    assert not decision.restore and "no DiffTSR transcript confirms" in decision.reason
+    assert decide(ORIGINAL, drifted, Reading("difftsr", "Invoice 2024-11T", 0.6)).restore
 
 
 def test_safe_gate_refuses_changed_characters() -> None:
