@@ -53,8 +53,8 @@ class CpuFastConv2d(nn.Conv2d):
       convolution does about half the multiplications and runs 1.2-3x faster. It is used one
       image at a time because NNPACK takes a slower algorithm for batches.
 
-    Everything else (other devices, half precision, training, strided or grouped convolutions)
-    takes the regular path. Same parameters and state-dict keys as ``nn.Conv2d``; results agree
+    Everything else (other devices, half precision, training, strided, grouped or size-changing
+    convolutions) takes the regular path. Same parameters and state-dict keys as ``nn.Conv2d``; results agree
     with it to float32 rounding (Winograd's error is ~3x that of a direct convolution, far
     inside the reference tolerance).
     """
@@ -89,6 +89,8 @@ class CpuFastConv2d(nn.Conv2d):
             and self.dilation == (1, 1)
             and self.padding_mode == "zeros"
             and isinstance(self.padding, tuple)
+            # Both fast paths assume the output keeps the input's size (odd kernel, "same" padding).
+            and all(k % 2 == 1 and p == k // 2 for k, p in zip(self.kernel_size, self.padding, strict=True))
         )
 
     def _gemm(self, x: torch.Tensor) -> torch.Tensor:

@@ -146,6 +146,15 @@ def test_cpu_fast_convolution_agrees_with_a_float64_convolution(
     torch.testing.assert_close(result, expected, atol=tolerance, rtol=tolerance)
 
 
+def test_cpu_fast_convolution_leaves_size_changing_convolutions_to_torch() -> None:
+    from difftsr_ocr.models.layers import CpuFastConv2d
+
+    conv = CpuFastConv2d(8, 8, 3, padding=0)
+    x = torch.randn(1, 8, 4, 16)  # small enough for the GEMM path, which assumes "same" padding
+    with torch.inference_mode():
+        assert conv(x).shape == (1, 8, 2, 14)
+
+
 def test_cpu_fast_convolution_keeps_gradients_on_the_regular_path() -> None:
     from difftsr_ocr.models.layers import CpuFastConv2d
 
