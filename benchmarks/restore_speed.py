@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import torch
+from random_weights import fill_random
 
 from difftsr_ocr.models.config import DiffTSRConfig, load_difftsr_config
 from difftsr_ocr.models.difftsr import DiffTSRNetworks, build_difftsr_networks, build_transocr
@@ -47,18 +48,6 @@ def _default_convolutions() -> Iterator[None]:
         yield
     finally:
         CpuFastConv2d.forward = routed  # type: ignore[method-assign]
-
-
-def _random_weights(module: torch.nn.Module, device: torch.device, generator: torch.Generator) -> None:
-    module.to_empty(device=device)
-    with torch.no_grad():
-        for name, tensor in [*module.named_parameters(), *module.named_buffers()]:
-            if name.endswith("running_var"):
-                tensor.fill_(1.0)  # a negative variance would turn BatchNorm into NaNs
-            elif tensor.is_floating_point():
-                tensor.copy_(torch.randn(tensor.shape, generator=generator) * 0.02)
-            else:
-                tensor.zero_()
 
 
 def _synchronize(device: torch.device) -> None:
@@ -168,9 +157,9 @@ def main() -> None:
     config = load_difftsr_config(args.config) if args.config else DiffTSRConfig()
     generator = torch.Generator().manual_seed(0)
     networks = build_difftsr_networks(config)
-    _random_weights(networks, device, generator)
+    fill_random(networks, device, generator)
     text_prior = build_transocr(config.text_prior)
-    _random_weights(text_prior, device, generator)
+    fill_random(text_prior, device, generator)
     gpu = torch.cuda.get_device_name(device) if on_gpu else f"CPU, {torch.get_num_threads()} threads"
     print(f"device: {gpu}; torch {torch.__version__}; loop: {'general=False' if args.refine_text else 'general=True'}")
 

@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import argparse
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import torch
 from PIL import Image
+from random_weights import fill_random
 
 from difftsr_ocr.config import config_from_dict
 from difftsr_ocr.detect.ppocr import PPOCRDetector
@@ -47,13 +45,7 @@ def _random_difftsr(config: DiffTSRConfig, steps: int) -> DiffTSRRestorer:
     generator = torch.Generator().manual_seed(0)
     modules = [build_difftsr_networks(config), build_transocr(config.text_prior)]
     for module in modules:
-        module.to_empty(device="cpu")
-        with torch.no_grad():
-            for name, tensor in [*module.named_parameters(), *module.named_buffers()]:
-                if name.endswith("running_var"):
-                    tensor.fill_(1.0)  # a negative variance would turn BatchNorm into NaNs
-                elif tensor.is_floating_point():
-                    tensor.copy_(torch.randn(tensor.shape, generator=generator) * 0.02)
+        fill_random(module, "cpu", generator)
     sampling = SamplingConfig(steps=steps, eta=0.2)
     return DiffTSRRestorer(modules[0], modules[1], DiffTSRRestorerConfig(sampling=sampling))
 
