@@ -34,6 +34,7 @@ from difftsr_ocr.evaluation.metrics import (
 )
 from difftsr_ocr.evaluation.synthetic import SyntheticPage, TruthLine
 from difftsr_ocr.pipeline import PageResult, Pipeline
+from difftsr_ocr.results import Line
 
 __all__ = ["SOURCES", "QualityReport", "evaluate_pages", "format_report", "line_kinds"]
 
@@ -60,13 +61,13 @@ class QualityReport:
         self.seconds = 0.0
         self.pages = 0
 
-    def add_page(self, page: SyntheticPage, readings: dict[str, PageResult], restored: PageResult) -> None:
+    def add_page(self, page: SyntheticPage, readings: dict[str, list[Line]], restored: PageResult) -> None:
+        """Score one page: ``readings`` holds, per source, its lines (polygon and text)."""
         truth = [line.polygon for line in page.lines]
         vertical = [line.kind == "vertical" for line in page.lines]
         expected = [line.text for line in page.lines]
         for source in SOURCES:
-            result = restored if source == "merged" else readings[source]
-            lines = result.page.lines
+            lines = readings[source]
             if source in DETECTED:
                 self.detection[source] += detection_score([np.asarray(line.polygon) for line in lines], truth)
             texts = assign_texts([(np.asarray(line.polygon), line.text) for line in lines], truth, vertical)
@@ -122,16 +123,25 @@ def evaluate_pages(
     report = QualityReport()
     for page in pages:
         started = time.perf_counter()
-        restored = pipeline(page.degraded)
+        prepared = pipeline.prepare(page.degraded)
+        pipeline.restore([prepared])
+        restored = pipeline.finish(prepared)
         report.seconds += time.perf_counter() - started
+        # The pipeline has already read the degraded page: its original readings are (b).
+        degraded = [
+            dataclasses.replace(line, text=original.text)
+            for line in restored.page.lines
+            if (original := line.reading("ocr_original")) is not None
+        ]
         same_lines = Pipeline(
-            _KnownRegions(pipeline.detector.detect(page.degraded)), pipeline.recognizer, None, pipeline.config
+            _KnownRegions([line.region for line in prepared.lines]), pipeline.recognizer, None, pipeline.config
         )
         readings = {
-            "clean": reader(page.clean),
-            "degraded": same_lines(page.degraded),
-            "composited": reader(restored.image),
-            "composited_lines": same_lines(restored.image),
+            "clean": reader(page.clean).page.lines,
+            "degraded": degraded,
+            "composited": reader(restored.image).page.lines,
+            "composited_lines": same_lines(restored.image).page.lines,
+            "merged": restored.page.lines,
         }
         report.add_page(page, readings, restored)
         if on_page is not None:
