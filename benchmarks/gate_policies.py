@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from difftsr_ocr.config import config_from_dict
 from difftsr_ocr.detect.ppocr import PPOCRDetector
-from difftsr_ocr.evaluation.synthetic import Degradation, LineSpec, apply_degradation, render_lines
+from difftsr_ocr.evaluation.synthetic import Degradation, LineSpec, apply_degradation, line_extent, render_lines
 from difftsr_ocr.merge import char_error_rate
 from difftsr_ocr.pipeline import Pipeline
 from difftsr_ocr.recognize.ppocr import PPOCRRecognizer
@@ -64,9 +64,8 @@ def _pages(count: int) -> list[tuple[object, list[str]]]:
             )
             text += f" {rng.randint(10, 9999)}"
             spec = LineSpec(text, 0, 0, size=rng.choice([22, 26, 30]), angle=rng.choice([0, 0, 0, 4, -6]))
-            # A line turns about its top-left corner: measure its polygon at the origin to stack it.
-            (measured,) = render_lines([spec], size=(1, 1))[1]
-            (x0, y0), (_, y1) = measured.polygon.min(axis=0), measured.polygon.max(axis=0)
+            # A line turns about its top-left corner: stack it by its polygon's box.
+            x0, y0, _, y1 = line_extent(spec)
             specs.append(dataclasses.replace(spec, x=60.0 - x0, y=top - y0))
             top += y1 - y0 + 40.0
         page, truth = render_lines(specs, size=(900, round(top + 20.0)))

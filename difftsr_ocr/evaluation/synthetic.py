@@ -43,6 +43,7 @@ __all__ = [
     "degrade",
     "generate_page",
     "generate_pages",
+    "line_extent",
     "render_lines",
 ]
 
@@ -632,8 +633,11 @@ class _Placer:
         return True
 
 
-def _extent(spec: LineSpec) -> tuple[float, float, float, float]:
-    """The polygon's bounding box relative to the spec's (x, y)."""
+def line_extent(spec: LineSpec) -> tuple[float, float, float, float]:
+    """(x0, y0, x1, y1): the box around the line's truth polygon, relative to the spec's (x, y).
+
+    Lets a layout place a rotated or bent line (which turns about its top-left) without drawing it.
+    """
     outline = _shape(spec).outline
     return (
         float(outline[:, 0].min()),
@@ -678,7 +682,7 @@ class _Texts:
 def _fit(spec: LineSpec, max_width: float, min_size: int) -> LineSpec | None:
     """The spec at the largest size (down from its own) whose box is at most max_width wide."""
     while True:
-        x0, _, x1, _ = _extent(spec)
+        x0, _, x1, _ = line_extent(spec)
         if x1 - x0 <= max_width:
             return spec
         if spec.size <= min_size:
@@ -778,7 +782,7 @@ def _document(rng: np.random.Generator, width: int, height: int) -> tuple[np.nda
     bottom = height - _EDGE - int(rng.integers(20, 51))
 
     vertical = LineSpec(texts.cjk(3, 6), 0.0, 0.0, size=int(rng.integers(32, 45)), vertical=True, font="cjk", color=ink)
-    vx0, vy0, vx1, vy1 = _extent(vertical)
+    vx0, vy0, vx1, vy1 = line_extent(vertical)
     column_x = width - _EDGE - (vx1 - vx0) - int(rng.integers(8, 31))
     right = column_x - 20  # body text stays left of the vertical line's column
     room = right - left
@@ -828,10 +832,10 @@ def _document(rng: np.random.Generator, width: int, height: int) -> tuple[np.nda
             rows.append((kind, row))
 
     def row_height(row: list[tuple[float, LineSpec]]) -> float:
-        return max(_extent(spec)[3] - _extent(spec)[1] for _, spec in row)
+        return max(line_extent(spec)[3] - line_extent(spec)[1] for _, spec in row)
 
     # Share the free height out as gaps; drop plain rows first when the page is too short.
-    title_height = (_extent(title)[3] - _extent(title)[1]) if title else 0.0
+    title_height = (line_extent(title)[3] - line_extent(title)[1]) if title else 0.0
     while rows:
         free = bottom - top - title_height - sum(row_height(row) for _, row in rows)
         if free >= 6.0 * len(rows):
@@ -846,14 +850,14 @@ def _document(rng: np.random.Generator, width: int, height: int) -> tuple[np.nda
     specs: list[LineSpec] = []
 
     def put(spec: LineSpec, x: float, y: float) -> None:
-        x0, y0, _, _ = _extent(spec)
+        x0, y0, _, _ = line_extent(spec)
         placed = dataclasses.replace(spec, x=float(x - x0), y=float(y - y0))
         if placer.place(placed):
             specs.append(placed)
 
     cursor = float(top)
     if title:
-        title_width = _extent(title)[2] - _extent(title)[0]
+        title_width = line_extent(title)[2] - line_extent(title)[0]
         title_x = left if rng.random() < 0.6 else left + (room - title_width) / 2.0
         put(title, title_x, cursor)
         cursor += title_height
@@ -902,7 +906,7 @@ def _scene(rng: np.random.Generator, width: int, height: int) -> tuple[np.ndarra
         for attempt in range(60):
             if attempt and attempt % 20 == 0:
                 spec = dataclasses.replace(spec, size=max(20, int(spec.size * 0.85)))
-            x0, y0, x1, y1 = _extent(spec)
+            x0, y0, x1, y1 = line_extent(spec)
             if x1 - x0 > width - 2 * _EDGE or y1 - y0 > height - 2 * _EDGE:
                 spec = dataclasses.replace(spec, size=max(20, int(spec.size * 0.85)))
                 continue

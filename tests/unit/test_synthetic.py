@@ -23,6 +23,7 @@ from difftsr_ocr.evaluation.synthetic import (
     degrade,
     generate_page,
     generate_pages,
+    line_extent,
     render_lines,
 )
 
@@ -306,3 +307,15 @@ def test_missing_font_is_a_one_line_config_error(tmp_path: Path, monkeypatch: py
     assert "fonts-dejavu-core" in message and "fonts-wqy-zenhei" in message
     with pytest.raises(ConfigError):
         generate_page(0)
+
+
+def test_line_extent_is_the_box_of_the_drawn_polygon() -> None:
+    for spec in (
+        LineSpec("Rotated about its corner", 300, 400, size=30, angle=-12),
+        LineSpec("Bent line", 200, 500, size=40, curve=0.15),
+        LineSpec("竖排文字", 700, 300, size=36, vertical=True, font="cjk"),
+    ):
+        (line,) = render_lines([spec])[1]
+        x0, y0, x1, y1 = line_extent(spec)
+        expected = (*(line.polygon.min(axis=0) - (spec.x, spec.y)), *(line.polygon.max(axis=0) - (spec.x, spec.y)))
+        np.testing.assert_allclose((x0, y0, x1, y1), expected, atol=1e-3)
