@@ -1,51 +1,72 @@
-"""Does our recogniser and gate see what a good restoration brings? PP-OCR on upstream's LR crops vs the official SR.
+"""What a user with the real weights gets: upstream's LR crops through the pipeline, the official SR as the restorer.
 
-    python benchmarks/upstream_testset.py [--testset ../shared/upstream_testset]
+    python benchmarks/upstream_testset.py [--testset ../shared/upstream_testset] [--lines]
 
 The upstream test set holds degraded 512x128 lines (``*_lr_*``) and what the official
 DiffTSR with its real weights made of them (``*_sr_*``); no transcripts ship with them.
-Per set this prints PP-OCR's mean confidence on LR and SR, how many lines it reads more
-confidently after restoration, how far the two readings are apart (character error rate
-of the LR reading against the SR one), and what the trust gate (safe policy) and the
-merge decide when handed the SR crop as the restoration of the LR one.
+First, per set: PP-OCR's mean confidence on the LR and SR images read whole, how many
+lines it reads more confidently after restoration, and how far the two readings are
+apart. Then the LR images are stacked on a white page and run through the pipeline
+(detection, cutting, reading) with a restorer that returns, for each line region it is
+given, the same region of the page of official SR outputs; under each gate policy,
+every changed line is printed with its evidence and decision, and the lines checked by
+eye (named in EXPECTED) are scored: corrections to accept, DiffTSR's mistakes to refuse.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from difftsr_ocr.config import config_from_dict
+from difftsr_ocr.detect.ppocr import PPOCRDetector
 from difftsr_ocr.errors import DifftsrError
-from difftsr_ocr.gate import decide
+from difftsr_ocr.evaluation.upstream import official_sr_restorer, upstream_pages, upstream_pairs
 from difftsr_ocr.imageio import load_image
-from difftsr_ocr.merge import char_error_rate, merge_readings
+from difftsr_ocr.merge import char_error_rate, reading_key
+from difftsr_ocr.pipeline import Pipeline
 from difftsr_ocr.recognize.ppocr import PPOCRRecognizer
-from difftsr_ocr.results import Reading
 
 DEFAULT_TESTSET = Path(__file__).resolve().parents[2] / "shared" / "upstream_testset"
 
+# Checked by eye (issue 12): restored reading -> what the gate must do with it.
+EXPECTED = {
+    "图文制作": True,
+    "特色农家菜": True,
+    "厨彩阳光": True,
+    "口水鸡排": True,
+    "净含量.500g": True,
+    "秦芒了": False,  # DiffTSR's mistake: the LR image shows 泰
+    "GTX1080π": False,  # DiffTSR dropped the i of 1080Ti
+}
 
-def _pairs(folder: Path) -> list[tuple[str, Path, Path]]:
-    """(set name, LR file, SR file) for every LR file that has its SR counterpart."""
-    pairs = []
-    for lr_dir in sorted(folder.glob("*_lr_*")):
-        sr_dir = folder / lr_dir.name.replace("_lr_", "_sr_")
-        for lr in sorted(lr_dir.glob("*.png"), key=lambda p: (len(p.stem), p.stem)):
-            sr = sr_dir / lr.name
-            if sr.exists():
-                pairs.append((lr_dir.name.replace("_lr_", "_"), lr, sr))
-    return pairs
+
+def _whole_images(pairs: list[tuple[str, Path, Path]], recognizer: PPOCRRecognizer) -> None:
+    """PP-OCR on the LR and SR images read whole."""
+    lr = recognizer.recognize([load_image(path).pixels for _, path, _ in pairs])
+    sr = recognizer.recognize([load_image(path).pixels for _, _, path in pairs])
+    print("PP-OCR on the line images read whole")
+    print(f"{'set':<10}{'lines':>6}{'conf LR':>9}{'conf SR':>9}{'SR more sure':>14}{'CER LR vs SR':>14}")
+    for name in [*sorted({name for name, *_ in pairs}), "all"]:
+        rows = [i for i, (set_name, *_) in enumerate(pairs) if name in ("all", set_name)]
+        surer = sum(sr[i].confidence > lr[i].confidence for i in rows)
+        distance = np.mean([char_error_rate(lr[i].text, sr[i].text) for i in rows])
+        print(
+            f"{name:<10}{len(rows):>6}{np.mean([lr[i].confidence for i in rows]):>9.3f}"
+            f"{np.mean([sr[i].confidence for i in rows]):>9.3f}{surer:>10}/{len(rows):<3}{distance:>14.3f}"
+        )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--testset", type=Path, default=DEFAULT_TESTSET)
-    parser.add_argument("--lines", action="store_true", help="also print every line's two readings")
+    parser.add_argument("--lines", action="store_true", help="also print every line under every policy")
     args = parser.parse_args()
-    pairs = _pairs(args.testset)
+    pairs = upstream_pairs(args.testset)
     if not pairs:
         print(
             f"error: no *_lr_*/*.png with *_sr_* counterparts under {args.testset}; "
@@ -55,39 +76,49 @@ def main() -> int:
         return 2
     try:
         recognizer = PPOCRRecognizer()
-        lr_images = [load_image(lr).pixels for _, lr, _ in pairs]
-        sr_images = [load_image(sr).pixels for _, _, sr in pairs]
+        lr_page, sr_page = upstream_pages(pairs)
+        detector = PPOCRDetector()
     except DifftsrError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    lr_readings = [Reading("ocr_original", r.text, r.confidence) for r in recognizer.recognize(lr_images)]
-    sr_readings = [Reading("ocr_restored", r.text, r.confidence) for r in recognizer.recognize(sr_images)]
+    _whole_images(pairs, recognizer)
 
-    print(
-        f"{'set':<10}{'lines':>6}{'conf LR':>9}{'conf SR':>9}{'SR more sure':>14}{'CER LR vs SR':>14}{'gate restores':>15}"
-    )
-    sets = sorted({name for name, *_ in pairs})
-    for name in [*sets, "all"]:
-        rows = [i for i, (set_name, *_) in enumerate(pairs) if name in ("all", set_name)]
-        lr_conf = np.mean([lr_readings[i].confidence for i in rows])
-        sr_conf = np.mean([sr_readings[i].confidence for i in rows])
-        surer = sum(sr_readings[i].confidence > lr_readings[i].confidence for i in rows)
-        distance = np.mean([char_error_rate(lr_readings[i].text, sr_readings[i].text) for i in rows])
-        restored = sum(decide(lr_readings[i], sr_readings[i], None).restore for i in rows)
-        print(
-            f"{name:<10}{len(rows):>6}{lr_conf:>9.3f}{sr_conf:>9.3f}{surer:>10}/{len(rows):<3}"
-            f"{distance:>14.3f}{restored:>11}/{len(rows):<3}"
-        )
-    if args.lines:
-        print()
-        for (name, lr, _), lr_reading, sr_reading in zip(pairs, lr_readings, sr_readings, strict=True):
-            verdict = decide(lr_reading, sr_reading, None)
-            chosen = sr_reading if verdict.restore else lr_reading
-            others = [] if verdict.restore else [sr_reading]
-            merged = merge_readings(chosen, others)
+    reader = Pipeline(detector, recognizer, None, config_from_dict({"device": "cpu"}))
+    prepared = reader.prepare(lr_page)
+    upstream = official_sr_restorer(prepared, sr_page)
+    Pipeline(detector, recognizer, upstream, reader.config).restore([prepared])
+    print(f"\nThe pipeline on the stacked LR page ({len(prepared.lines)} lines detected), the official SR as restorer")
+    judged: dict[str, bool] = {}
+    for policy in ("safe", "always", "never"):
+        config = config_from_dict({"device": "cpu", "gate": {"policy": policy}})
+        result = Pipeline(detector, recognizer, upstream, config).finish(copy.deepcopy(prepared))
+        changed = [
+            line
+            for line in result.page.lines
+            if line.reading("ocr_restored") is not None
+            and reading_key(line.reading("ocr_restored").text) != reading_key(line.reading("ocr_original").text)
+        ]
+        accepted = sum(line.decision == "restored" for line in changed)
+        print(f"\ngate {policy}: {accepted} of {len(changed)} changed readings accepted")
+        for line in result.page.lines if args.lines else changed:
+            original, restored = line.reading("ocr_original"), line.reading("ocr_restored")
+            ratio = "-" if line.log_likelihood_ratio is None else f"{line.log_likelihood_ratio:.2f}"
+            expected = EXPECTED.get(reading_key(restored.text)) if restored is not None else None
+            verdict = ""
+            if policy == "safe" and expected is not None:
+                ok = (line.decision == "restored") == expected
+                judged[reading_key(restored.text)] = ok
+                verdict = f"  [{'ok' if ok else 'WRONG'}: should {'accept' if expected else 'refuse'}]"
             print(
-                f"{name}/{lr.name}: LR {lr_reading.text!r} ({lr_reading.confidence:.2f})  "
-                f"SR {sr_reading.text!r} ({sr_reading.confidence:.2f})  -> {merged.text!r}; {verdict.reason}"
+                f"  {original.text!r} ({original.confidence:.2f}) -> {restored.text if restored else None!r} "
+                f"({restored.confidence if restored else 0:.2f}) ratio {ratio}: {line.decision}; {line.reason}{verdict}"
+            )
+    right = sum(judged.values())
+    print(f"\nlines checked by eye, decided right by the safe gate: {right} of {len(judged)}")
+    for text in EXPECTED:
+        if text not in judged:
+            print(
+                f"  {text!r} did not come up as a change (the original reading already says it, or the SR reads otherwise)"
             )
     return 0
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import unicodedata
 from collections.abc import Sequence
 
 from difftsr_ocr.results import Reading
@@ -18,6 +19,8 @@ __all__ = [
     "join_chunk_texts",
     "merge_readings",
     "normalise_text",
+    "reading_key",
+    "same_reading",
     "unseen_fragments",
 ]
 
@@ -38,6 +41,21 @@ def edit_distance(a: str, b: str) -> int:
 def normalise_text(text: str) -> str:
     """Whitespace runs collapsed to one space and trimmed: line breaks and double spaces are not errors."""
     return " ".join(text.split())
+
+
+def reading_key(text: str, ignore_case: bool = False) -> str:
+    """What two readings must share to say the same: NFKC-normalised, whitespace removed.
+
+    Full- and half-width forms (，/,  ５/5) are one character to a reader, and word gaps
+    in a degraded crop are guesses; neither is a change of what a line says.
+    """
+    key = "".join(unicodedata.normalize("NFKC", text).split())
+    return key.casefold() if ignore_case else key
+
+
+def same_reading(a: str, b: str, ignore_case: bool = False) -> bool:
+    """Whether two readings say the same (see :func:`reading_key`)."""
+    return reading_key(a, ignore_case) == reading_key(b, ignore_case)
 
 
 def char_error_rate(hypothesis: str, reference: str) -> float:
@@ -86,16 +104,19 @@ def merge_readings(chosen: Reading, others: Sequence[Reading]) -> MergedText:
     """The chosen reading becomes the line's text; what the others saw beyond it is listed.
 
     ``chosen`` is the OCR of the pixels the page ends up with (restored when the gate let
-    the restoration in, original otherwise). When another reading agrees exactly, the
-    line's confidence is the higher of the two, since two independent readers agree.
+    the restoration in, original otherwise). Another reading that says something else
+    is always listed: by the fragments it has beyond the chosen text, or whole when it
+    only lacks some of the chosen text's characters. When an independent reading says the
+    same (:func:`same_reading`), the line's confidence is the higher of the two; the text prior is not
+    independent (it is what conditioned the restoration).
     """
     confidence = chosen.confidence
     disagreements: list[str] = []
     for other in others:
-        if other.text == chosen.text:
-            confidence = max(confidence, other.confidence)
+        if same_reading(other.text, chosen.text):
+            if other.source != "text_prior":
+                confidence = max(confidence, other.confidence)
         else:
-            disagreements.extend(
-                f"{other.source}: {fragment}" for fragment in unseen_fragments(other.text, chosen.text)
-            )
+            fragments = unseen_fragments(other.text, chosen.text) or [other.text]
+            disagreements.extend(f"{other.source}: {fragment}" for fragment in fragments)
     return MergedText(chosen.text, confidence, disagreements)

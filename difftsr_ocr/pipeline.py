@@ -26,18 +26,19 @@ from difftsr_ocr.config import PipelineConfig
 from difftsr_ocr.detect.base import Detector, TextRegion
 from difftsr_ocr.errors import ConfigError
 from difftsr_ocr.export.preview import ReportItem
-from difftsr_ocr.gate import decide
+from difftsr_ocr.gate import decide, weigh_evidence
 from difftsr_ocr.geometry.chunks import Chunk, plan_chunks, split_crop, stitch_chunks
 from difftsr_ocr.geometry.composite import composite
 from difftsr_ocr.geometry.polygons import is_vertical, pad_polygon, upright_polygon
 from difftsr_ocr.geometry.rectify import LineWarp, Patch, rectify_line, unrectify
 from difftsr_ocr.imageio import PageImage, load_image, page_from_array
-from difftsr_ocr.merge import join_chunk_texts, merge_readings
+from difftsr_ocr.merge import join_chunk_texts, merge_readings, same_reading
 from difftsr_ocr.recognize.base import Recognizer
+from difftsr_ocr.recognize.ctc import CTCFrames
 from difftsr_ocr.restore.base import ProgressCallback, Restorer
 from difftsr_ocr.results import Line, Page, Reading
 
-__all__ = ["PageResult", "Pipeline", "PreparedPage", "build_pipeline", "crop_seed"]
+__all__ = ["LineWork", "PageResult", "Pipeline", "PreparedPage", "build_pipeline", "crop_seed"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,13 +56,20 @@ def crop_seed(seed: int, page: int, line: int, chunk: int) -> int:
 
 
 @dataclasses.dataclass
-class _LineWork:
+class LineWork:
+    """One line between the phases: where it is, its crop and chunks, and its readings so far.
+
+    ``original_frames`` is the recogniser's evidence on the original crop, which the
+    trust gate weighs a changed reading against.
+    """
+
     region: TextRegion
     warp: LineWarp
     crop: np.ndarray
     vertical: bool
     original: Reading
     chunks: list[Chunk]
+    original_frames: CTCFrames | None = None
     restored_crop: np.ndarray | None = None
     restored: Reading | None = None
     transcript: Reading | None = None
@@ -74,7 +82,7 @@ class PreparedPage:
 
     image: PageImage
     index: int
-    lines: list[_LineWork]
+    lines: list[LineWork]
     timings: dict[str, float]
 
 
@@ -180,7 +188,7 @@ class Pipeline:
                 overlap=lines_config.chunk_overlap,
             )
             original = Reading("ocr_original", reading.text, reading.confidence)
-            lines.append(_LineWork(region, warp, crop, vertical, original, chunks))
+            lines.append(LineWork(region, warp, crop, vertical, original, chunks, reading.frames))
         return PreparedPage(image=page_image, index=index, lines=lines, timings=timings)
 
     # --- phase 2 -------------------------------------------------------------------------
@@ -218,7 +226,8 @@ class Pipeline:
             texts = [r.text for r in chunk_results]
             if any(texts):
                 confidence = float(np.mean([r.confidence for r in chunk_results]))
-                line.transcript = Reading("difftsr", join_chunk_texts(texts, _overlap_chars(line)), confidence)
+                text = join_chunk_texts(texts, _overlap_chars(line))
+                line.transcript = Reading(chunk_results[0].text_source, text, confidence)
 
         restored = [line for line in jobs if line.restored_crop is not None]
         started = time.perf_counter()
@@ -263,20 +272,29 @@ class Pipeline:
             patches=patches,
         )
 
-    def _line_result(self, work: _LineWork) -> tuple[Line, bool]:
+    def _line_result(self, work: LineWork) -> tuple[Line, bool]:
         readings = [work.original] + [r for r in (work.restored, work.transcript) if r is not None]
         polygon = upright_polygon(work.region.polygon) if work.vertical else work.region.polygon
+        evidence = None
         if work.restored is None:
             decision = "not_restored"
             reason = work.skipped or ("no restorer" if self.restorer is None else "")
             accepted, chosen, others = False, work.original, []
         else:
-            verdict = decide(work.original, work.restored, work.transcript, self.config.gate)
+            changed = not same_reading(work.restored.text, work.original.text)
+            if changed:
+                evidence = weigh_evidence(work.original_frames, work.original.text, work.restored.text)
+            verdict = decide(work.original, work.restored, work.transcript, evidence, self.config.gate)
             accepted, reason = verdict.restore, verdict.reason
             decision = "restored" if accepted else "kept_original"
-            chosen = work.restored if accepted else work.original
-            # A kept line must not silently take characters only the restoration saw.
-            others = [] if accepted else [r for r in (work.restored, work.transcript) if r is not None]
+            if accepted and changed:
+                # Nothing hidden: an accepted change lists what the original reading said.
+                chosen, others = work.restored, [work.original]
+            else:
+                # An unchanged reading keeps the original's spelling (whitespace, width forms):
+                # the restored crops' reading depends on which crops shared its batch.
+                chosen = work.original
+                others = [work.restored] if accepted else [r for r in (work.restored, work.transcript) if r is not None]
         merged = merge_readings(chosen, others)
         line = Line(
             polygon=[[float(x), float(y)] for x, y in polygon],
@@ -288,6 +306,7 @@ class Pipeline:
             vertical=work.vertical,
             chunks=len(work.chunks),
             disagreements=merged.disagreements,
+            log_likelihood_ratio=evidence.log_ratio if evidence is not None else None,
         )
         return line, accepted
 
@@ -311,7 +330,7 @@ def _snap_to_pixels(polygon: np.ndarray, page_size: tuple[int, int]) -> np.ndarr
     return np.clip(box, 0, [width, height])
 
 
-def _overlap_chars(line: _LineWork) -> int:
+def _overlap_chars(line: LineWork) -> int:
     """How many characters two neighbouring chunks of a line can both have read (an upper bound)."""
     if len(line.chunks) < 2:
         return 0

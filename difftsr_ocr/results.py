@@ -26,8 +26,10 @@ __all__ = [
 #   not_restored   restoration did not run for this line (skipped crop, or analysis only)
 DECISIONS = ("restored", "kept_original", "not_restored")
 
-# Where a reading comes from.
-SOURCES = ("ocr_original", "ocr_restored", "difftsr")
+# Where a reading comes from: the recogniser on the original or the restored crop, the
+# TDM transcript (DiffTSR with refine_text=True), or the TransOCR text prior that
+# conditioned the restoration (refine_text=False; never an independent reader).
+SOURCES = ("ocr_original", "ocr_restored", "difftsr", "text_prior")
 
 
 def _from_fields(cls: type, data: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -66,7 +68,10 @@ class Line:
     vertical lines, the top-left of the text as read after rotating it upright).
     ``text`` / ``confidence``: the merged result. ``readings``: every source that read it.
     ``decision`` / ``reason``: what the trust gate did with the restored pixels.
-    ``disagreements``: characters only the restoration saw, kept out of ``text``.
+    ``disagreements``: what other readings saw beyond ``text`` (for a changed line, the
+    original reading's characters too). ``log_likelihood_ratio``: the trust gate's
+    evidence for a changed reading (per changed character, restored vs original reading,
+    under the original crop's CTC output; see :mod:`difftsr_ocr.gate`), None otherwise.
     ``crop``: a reference (file name) of the restored crop, when one was written.
     """
 
@@ -79,6 +84,7 @@ class Line:
     vertical: bool = False
     chunks: int = 1
     disagreements: list[str] = dataclasses.field(default_factory=list)
+    log_likelihood_ratio: float | None = None
     crop: str | None = None
 
     def __post_init__(self) -> None:

@@ -45,6 +45,7 @@ __all__ = [
     "generate_pages",
     "line_extent",
     "render_lines",
+    "rerender_line",
 ]
 
 # Bump whenever a change makes the same seed draw a different page: cached pages
@@ -1006,6 +1007,21 @@ def generate_page(seed: int, layout: str | None = None, size: tuple[int, int] = 
         lines=lines,
         degradation=degradation,
     )
+
+
+def rerender_line(page: SyntheticPage, line: int, text: str) -> np.ndarray:
+    """The page's clean image with truth line ``line`` drawn saying ``text``, same font, size, place and colour.
+
+    The page is re-planned from its seed (layout planning is deterministic), so this is
+    how a restorer that draws a plausible but different line would look.
+    """
+    height, width = page.clean.shape[:2]
+    background, specs = _plan_page(page.seed, page.layout, (width, height))
+    if not 0 <= line < len(specs):
+        raise ValueError(f"{page.name} has {len(specs)} lines, not a line {line}")
+    specs[line] = dataclasses.replace(specs[line], text=text)
+    clean, _ = render_lines(specs, background=background)
+    return clean
 
 
 _CACHE_FILES = ("clean.png", "degraded.png", "truth.json")

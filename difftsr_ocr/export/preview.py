@@ -42,6 +42,7 @@ _READING_LABELS = {
     "ocr_original": "OCR on original",
     "ocr_restored": "OCR on restored",
     "difftsr": "DiffTSR",
+    "text_prior": "Text prior (TransOCR)",
 }
 
 
@@ -143,6 +144,8 @@ def _report_item(item: ReportItem) -> str:
     readings = []
     for source, label in _READING_LABELS.items():
         reading = line.reading(source)
+        if reading is None and source == "text_prior":
+            continue
         if reading is None:
             readings.append(f'<tr><th>{label}</th><td class="missing">none</td><td class="missing">-</td></tr>')
         else:
@@ -159,8 +162,13 @@ def _report_item(item: ReportItem) -> str:
         f"<p>Result: <b>{escape(line.text)}</b> ({line.confidence:.0%}), decision: {escape(line.decision)}</p>",
         f"<p>Reason: {reason}</p>",
     ]
+    if line.log_likelihood_ratio is not None:
+        details.append(
+            f"<p>Evidence in the original pixels: log-likelihood ratio {line.log_likelihood_ratio:.2f}"
+            " per changed character (restored vs original reading)</p>"
+        )
     if line.disagreements:
-        details.append(f"<p>Seen only after restoration: {escape(', '.join(line.disagreements))}</p>")
+        details.append(f"<p>Readings that differ from the result: {escape(', '.join(line.disagreements))}</p>")
     return (
         f"<section>\n<h2>Page {item.page_index + 1}, line {item.line_index + 1}</h2>\n"
         f'<div class="crops">{_figure(item.original_crop, "original")}{restored}</div>\n'

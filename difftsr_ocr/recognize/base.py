@@ -1,7 +1,9 @@
 """The recogniser contract: line crops in, one text reading per crop out.
 
 A crop is an ``H x W x 3`` ``uint8`` RGB numpy array holding one upright text line
-(the same layout the restorer uses). Confidence is in 0..1.
+(the same layout the restorer uses). Confidence is in 0..1. A CTC recogniser also
+returns its per-frame evidence (:class:`.ctc.CTCFrames`), which the trust gate uses to
+ask whether the original pixels allow another reading.
 """
 
 from __future__ import annotations
@@ -13,16 +15,27 @@ from typing import Protocol
 import numpy as np
 
 from difftsr_ocr.errors import InputImageError
+from difftsr_ocr.recognize.ctc import CTCFrames
 
-__all__ = ["Recognition", "Recognizer", "check_crops"]
+__all__ = ["Recognition", "Recognizer", "check_crops", "trim_frame"]
+
+# A border row or column is plain surround when under this share of its pixels differ
+# from the border colour by more than this many grey levels (noise and JPEG stay below).
+_SURROUND_LEVELS = 48
+_SURROUND_SHARE = 0.01
 
 
 @dataclasses.dataclass(frozen=True)
 class Recognition:
-    """One reading: ``text`` ("" when nothing was read) and its ``confidence`` in 0..1."""
+    """One reading: ``text`` ("" when nothing was read), its ``confidence`` in 0..1, and its evidence.
+
+    ``frames`` is the recogniser's per-frame CTC output for the crop (None for
+    recognisers that do not expose it).
+    """
 
     text: str
     confidence: float
+    frames: CTCFrames | None = dataclasses.field(default=None, compare=False, repr=False)
 
 
 class Recognizer(Protocol):
@@ -52,3 +65,33 @@ def check_crops(crops: Sequence[np.ndarray], who: str) -> list[np.ndarray]:
             raise InputImageError(f"{who}: crop {index} is empty ({crop.shape[1]}x{crop.shape[0]} px)")
         checked.append(crop)
     return checked
+
+
+def trim_frame(crop: np.ndarray) -> np.ndarray:
+    """``crop`` without a plain surround of another colour than the text's own background.
+
+    A detector's box overshoots a sign, a label or a pasted line image into the flat
+    page around it; recognisers read that edge as strokes (a white frame around a
+    degraded line turned 图 into 厨 and 口 into □). Cut at the edge of such a frame;
+    a crop whose surround is its own background (text on paper) comes back unchanged,
+    margin and all, since the recogniser was trained with that margin.
+    """
+    pixels = crop.astype(np.int16)
+    outer = np.median(_ring(pixels), axis=0)
+    differs = np.abs(pixels - outer).max(axis=2) > _SURROUND_LEVELS
+    rows = np.flatnonzero(differs.mean(axis=1) > _SURROUND_SHARE)
+    cols = np.flatnonzero(differs.mean(axis=0) > _SURROUND_SHARE)
+    if rows.size == 0 or cols.size == 0:
+        return crop
+    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    if (y1 - y0, x1 - x0) == crop.shape[:2] or min(y1 - y0, x1 - x0) < 4:
+        return crop
+    inner = np.median(_ring(pixels[y0:y1, x0:x1]), axis=0)
+    if np.abs(inner - outer).max() <= _SURROUND_LEVELS:
+        return crop
+    return crop[y0:y1, x0:x1]
+
+
+def _ring(pixels: np.ndarray) -> np.ndarray:
+    """The outermost pixels of an H x W x 3 array, as N x 3."""
+    return np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])

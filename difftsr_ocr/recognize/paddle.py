@@ -31,7 +31,7 @@ from difftsr_ocr.detect.paddle import (
 )
 from difftsr_ocr.detect.session import create_session, resolve_model_path
 from difftsr_ocr.errors import ConfigError, WeightsError
-from difftsr_ocr.recognize.base import Recognition, check_crops
+from difftsr_ocr.recognize.base import Recognition, check_crops, trim_frame
 from difftsr_ocr.recognize.ppocr import DEFAULT_REC_MODEL, load_character_list
 
 __all__ = ["DEFAULT_PADDLE_REC_MODEL_NAME", "PaddleRecognizer", "write_paddle_rec_model_dir"]
@@ -117,6 +117,6 @@ class PaddleRecognizer:
         if not checked:
             return []
         # PaddleOCR takes arrays as OpenCV's BGR.
-        bgr = [np.ascontiguousarray(crop[:, :, ::-1]) for crop in checked]
+        bgr = [np.ascontiguousarray(trim_frame(crop)[:, :, ::-1]) for crop in checked]
         results = self._predictor.predict(bgr, batch_size=self.batch_size)
         return [Recognition(text=str(result["rec_text"]), confidence=float(result["rec_score"])) for result in results]

@@ -36,12 +36,16 @@ class RestoredCrop:
 
     ``image`` has the input's height and width (``None`` when skipped); ``text`` and
     ``confidence`` (0..1) are the restorer's own reading of the line, empty and 0 when
-    it has none; ``skipped`` says why a crop was passed over.
+    it has none; ``text_source`` says who read it: ``"difftsr"`` for a reading the
+    restoration produced (DiffTSR's TDM), ``"text_prior"`` for the reading of the
+    degraded crop that conditioned it (TransOCR), which is no independent evidence;
+    ``skipped`` says why a crop was passed over.
     """
 
     image: np.ndarray | None
     text: str = ""
     confidence: float = 0.0
+    text_source: str = "difftsr"
     skipped: str | None = None
 
 

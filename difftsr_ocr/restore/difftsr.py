@@ -185,11 +185,13 @@ class DiffTSRRestorer:
         images = (decoded.clamp(0, 1) * 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
         if result.token_log_probs is not None:
+            source = "difftsr"
             texts = ids_to_text(result.tokens)
             chosen = result.token_log_probs.float().gather(1, result.tokens[:, None, :])[:, 0].exp()
             real = result.tokens != networks.config.num_classes - 1
             confidences = ((chosen * real).sum(1) / real.sum(1).clamp(min=1)).tolist()
         else:
+            source = "text_prior"
             texts, confidences = prior.texts, prior.confidences
 
         outputs = []
@@ -198,5 +200,5 @@ class DiffTSRRestorer:
             back = np.asarray(Image.fromarray(image).resize((width, height), Image.Resampling.BICUBIC))
             # A diverging model's NaN score means "no confidence", not a value JSON cannot hold.
             confidence = float(score) if math.isfinite(score) else 0.0
-            outputs.append(RestoredCrop(image=back, text=text, confidence=confidence))
+            outputs.append(RestoredCrop(image=back, text=text, confidence=confidence, text_source=source))
         return outputs

@@ -55,6 +55,7 @@ def test_restores_crops_of_any_size_with_transcripts(parts) -> None:
     assert all(r.image.dtype == np.uint8 and r.skipped is None for r in results)
     assert all(isinstance(r.text, str) and 0.0 <= r.confidence <= 1.0 for r in results)
     assert results[0].text, "the hash-weight TransOCR reads a non-empty string"
+    assert all(r.text_source == "text_prior" for r in results), "without refinement the transcript is the prior"
     assert [p.done for p in progress] == [1, 2] and progress[-1].total == 2
 
 
@@ -64,6 +65,7 @@ def test_text_refinement_gives_the_tdm_transcript(parts) -> None:
     result = _restorer(parts, sampling=sampling).restore(crops)[0]
     assert result.image.shape == crops[0].shape
     assert 0.0 < result.confidence <= 1.0
+    assert result.text_source == "difftsr"
 
 
 def test_a_crops_result_is_independent_of_its_batch(parts) -> None:

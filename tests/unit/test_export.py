@@ -47,6 +47,7 @@ SKEWED = Line(
     decision="kept_original",
     reason="restored reading changed 3 characters",
     disagreements=["ocr_restored: ï"],
+    log_likelihood_ratio=-3.25,
 )
 # A vertical column as results store it: the ring starts at the page top-right, so the
 # first edge runs down the page (the reading direction after the upright turn).
@@ -373,6 +374,7 @@ def test_report_shows_crops_readings_and_reason() -> None:
     assert "Ünïcödé &quot;quotes&quot; &lt;b&gt;&amp;amp;" in html and "88%" in html
     assert "Ünïcödé quotes" in html and "62%" in html
     assert "restored reading changed 3 characters" in html and "ocr_restored: ï" in html
+    assert "log-likelihood ratio -3.25" in html, "the gate's evidence is shown"
     assert "<b>" not in html.replace("<b>Ünïcödé", "").replace("<b>x</b>", ""), "reading text must be escaped"
     uris = re.findall(r'src="(data:image/png;base64,[^"]+)"', html)
     assert len(uris) == 3, "two crops for the first item, one for the unrestored second"

@@ -1,0 +1,57 @@
+"""The trust gate on a slice of the gate benchmark (benchmarks/gate_calibration.py): three generated pages.
+
+The truth restorer returns each line's clean pixels (every changed reading is a
+correction); the liar redraws them with 1-2 characters swapped for the recogniser's
+own confusions (every changed reading is a hallucination). The gate must refuse the
+liar and let enough of the truth through that the merged text gets better, so this
+slice fails both ways.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from difftsr_ocr.config import config_from_dict
+from difftsr_ocr.detect.ppocr import PPOCRDetector
+from difftsr_ocr.evaluation.gate_trial import GateTrial, run_gate_trial
+from difftsr_ocr.evaluation.synthetic import generate_pages
+from difftsr_ocr.pipeline import Pipeline
+from difftsr_ocr.recognize.ppocr import PPOCRRecognizer
+
+# Measured on this slice when set (2026-12-02): the truth restorer changes 14 readings and
+# the safe gate accepts 2 (merged CER 0.137 vs 0.151 with the original pixels); the liar
+# changes 27 and the safe gate accepts none.
+MIN_TRUTH_CHANGES = 8
+MIN_LIAR_CHANGES = 15
+CER_NOISE = 0.005
+
+
+@pytest.fixture(scope="module")
+def trial(tmp_path_factory: pytest.TempPathFactory) -> GateTrial:
+    pages = generate_pages(3, seed=0, cache_dir=tmp_path_factory.mktemp("pages"))
+    pipeline = Pipeline(PPOCRDetector(), PPOCRRecognizer(), None, config_from_dict({"device": "cpu", "seed": 0}))
+    return run_gate_trial(pages, pipeline)
+
+
+def test_both_oracles_change_readings(trial: GateTrial) -> None:
+    assert len(trial.lines_of("truth")) >= MIN_TRUTH_CHANGES
+    assert len(trial.lines_of("liar")) >= MIN_LIAR_CHANGES
+    assert {c.script for c in trial.lines_of("liar")} >= {"latin", "cjk"}
+
+
+def test_the_safe_gate_accepts_no_lie(trial: GateTrial) -> None:
+    accepted = [c for c in trial.lines_of("liar") if c.accepted["safe"]]
+    assert not accepted, [(c.original, c.restored, c.log_ratio) for c in accepted]
+    assert trial.merged["liar", "safe", "all"].cer <= trial.merged["liar", "never", "all"].cer + CER_NOISE
+
+
+def test_the_safe_gate_lets_corrections_reach_the_text(trial: GateTrial) -> None:
+    assert trial.accepted_share("truth", "safe") > 0.0
+    assert trial.merged["truth", "safe", "all"].cer < trial.merged["truth", "never", "all"].cer - CER_NOISE
+
+
+def test_always_and_never_bound_the_gate(trial: GateTrial) -> None:
+    for restorer in ("truth", "liar"):
+        assert trial.accepted_share(restorer, "always") == 1.0
+        assert trial.accepted_share(restorer, "never") == 0.0
+    assert trial.merged["truth", "always", "all"].cer < trial.merged["truth", "safe", "all"].cer
