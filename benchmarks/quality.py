@@ -3,6 +3,7 @@
     python benchmarks/quality.py                                   # 50 pages, classical restorer
     python benchmarks/quality.py --pages 10 --restorer none        # OCR alone, no restoration
     python benchmarks/quality.py --restorer difftsr --ckpt DiffTSR.ckpt --transocr transocr.pth --device cuda
+    python benchmarks/quality.py --scale 4 --pages 10              # super-resolved pages, truth restorer
 
 Pages come from ``difftsr_ocr.evaluation.synthetic`` (seeded: document and scene layouts,
 Latin and CJK, rotated, vertical, curved and long lines, blur / down-up / noise / JPEG),
@@ -14,6 +15,13 @@ the seam score of the composite (gradient energy in the feather bands over the i
 and inside the pasted lines), and the gate's counts. Exit status 1 when the restored
 pixels read worse than the degraded ones at the same lines (c' > b); see
 difftsr_ocr/evaluation/quality.py for why (c) alone is biased against any restorer.
+
+With ``--scale 2|3|4`` it measures super-resolved pages instead: a truth restorer
+(each line's clean pixels rendered at the output resolution) composited the pipeline's
+way (warped once into the page) and the way of crop-sized restorations (shrunk to the
+crop, then enlarged), each scored against the clean page rendered at that scale: PSNR
+of the line regions and the seam score. Exit status 1 when the direct path does not
+beat the other by 3 dB or its seam score exceeds 1.05.
 """
 
 from __future__ import annotations
@@ -26,8 +34,9 @@ from pathlib import Path
 from difftsr_ocr.config import PipelineConfig, config_from_dict, config_to_dict, load_pipeline_config
 from difftsr_ocr.errors import DifftsrError
 from difftsr_ocr.evaluation.quality import QualityReport, evaluate_pages, format_report
+from difftsr_ocr.evaluation.superres import PATHS, SuperResolutionScore, score_super_resolution
 from difftsr_ocr.evaluation.synthetic import SyntheticPage, generate_pages
-from difftsr_ocr.pipeline import build_pipeline
+from difftsr_ocr.pipeline import Pipeline, build_pipeline
 
 DEFAULT_CACHE = Path.home() / ".cache" / "difftsr-ocr" / "quality-pages"
 
@@ -37,7 +46,7 @@ def _config(args: argparse.Namespace) -> PipelineConfig:
     data = config_to_dict(base)
     data["device"] = args.device or data["device"]
     # Composited pages must stay the size of the truth's pixels.
-    data["output_scale"] = 1.0
+    data["output_scale"] = 1
     restorer = data["restorer"]
     restorer["kind"] = args.restorer
     for key in ("ckpt", "transocr", "steps"):
@@ -58,6 +67,9 @@ def main() -> int:
     parser.add_argument("--steps", type=int, help="DDIM steps (default: the config's, 200)")
     parser.add_argument("--device", help="cpu, cuda, auto (default: the config's)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument(
+        "--scale", type=int, choices=(1, 2, 3, 4), default=1, help="measure pages written this much larger"
+    )
     args = parser.parse_args()
     try:
         pipeline = build_pipeline(_config(args))
@@ -65,6 +77,9 @@ def main() -> int:
     except DifftsrError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+
+    if args.scale > 1:
+        return _super_resolution(pages, pipeline, args)
 
     def progress(page: SyntheticPage, report: QualityReport) -> None:
         print(f"\r{report.pages}/{args.pages} pages ({page.name})", end="", file=sys.stderr, flush=True)
@@ -80,6 +95,31 @@ def main() -> int:
         verdict = "WORSE" if report.cer(source) > degraded else "no worse"
         print(f"composited page {label}: CER {report.cer(source):.4f} vs degraded {degraded:.4f}: {verdict}")
     return 1 if report.cer("composited_lines") > degraded else 0
+
+
+# Issue 13's goals for the direct path over the crop-sized one.
+PSNR_GAIN_MIN = 3.0
+SEAM_MAX = 1.05
+
+
+def _super_resolution(pages: list[SyntheticPage], pipeline: Pipeline, args: argparse.Namespace) -> int:
+    def progress(page: SyntheticPage, score: SuperResolutionScore) -> None:
+        print(f"\r{score.pages}/{args.pages} pages ({page.name})", end="", file=sys.stderr, flush=True)
+
+    score = score_super_resolution(pages, pipeline, args.scale, progress)
+    print(file=sys.stderr)
+    print(f"{score.pages} pages, {score.lines} lines, written at {args.scale}x, truth restorer at that resolution")
+    print(f"{'path':<10}{'PSNR lines (dB)':>17}{'seam band':>11}{'seam inside':>13}  (seams: output / clean page)")
+    for path in PATHS:
+        seams = score.seams[path]
+        print(f"{path:<10}{score.psnr(path):>17.2f}{seams.band_ratio:>11.3f}{seams.inside_ratio:>13.3f}")
+    gain = score.psnr("direct") - score.psnr("via_crop")
+    band = score.seams["direct"].band_ratio
+    print(f"direct over via_crop: {gain:+.2f} dB (goal >= {PSNR_GAIN_MIN}), seam band {band:.3f} (goal <= {SEAM_MAX})")
+    if args.json:
+        figures = {path: {"psnr": score.psnr(path), "seam_band": score.seams[path].band_ratio} for path in PATHS}
+        args.json.write_text(json.dumps({"scale": args.scale, "pages": score.pages, **figures}, indent=2) + "\n")
+    return 0 if gain >= PSNR_GAIN_MIN and band <= SEAM_MAX else 1
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from typing import Any
 from difftsr_ocr.errors import ConfigError
 from difftsr_ocr.gate import GateConfig
 from difftsr_ocr.imageio import DEFAULT_MAX_PIXELS
+from difftsr_ocr.restore.background import OUTPUT_SCALES
 from difftsr_ocr.yamlfile import read_yaml
 
 __all__ = [
@@ -110,8 +111,9 @@ class PipelineConfig:
     # "cpu", "cuda", "cuda:1", or "auto" (CUDA when available).
     device: str = "auto"
     seed: int = 0
-    # > 1 upsamples the page background and pastes the restored lines at that scale.
-    output_scale: float = 1.0
+    # 2, 3 or 4: the output page is that many times larger; restored lines carry the
+    # restorer's own detail into it, the rest of the page is upscaled (Lanczos).
+    output_scale: int = 1
     max_image_pixels: int = DEFAULT_MAX_PIXELS
     detector: DetectorConfig = dataclasses.field(default_factory=DetectorConfig)
     recognizer: RecognizerConfig = dataclasses.field(default_factory=RecognizerConfig)
@@ -120,8 +122,10 @@ class PipelineConfig:
     gate: GateConfig = dataclasses.field(default_factory=GateConfig)
 
     def __post_init__(self) -> None:
-        if not 1.0 <= self.output_scale <= 8.0:
-            raise ConfigError(f"output_scale must be within 1..8, not {self.output_scale}")
+        if self.output_scale not in OUTPUT_SCALES:
+            raise ConfigError(
+                f"output_scale must be one of {', '.join(map(str, OUTPUT_SCALES))}, not {self.output_scale}"
+            )
 
 
 def _check_type(value: Any, annotation: Any, where: str) -> Any:

@@ -18,7 +18,16 @@ from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from difftsr_ocr.errors import InputImageError
 
-__all__ = ["DEFAULT_MAX_PIXELS", "PageImage", "load_image", "load_pages", "page_from_array", "save_like", "save_pages"]
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "PageImage",
+    "load_image",
+    "load_pages",
+    "page_from_array",
+    "save_like",
+    "save_pages",
+    "scaled_dpi",
+]
 
 # Larger images are refused before decoding (a decompression bomb would exhaust memory).
 DEFAULT_MAX_PIXELS = 250_000_000
@@ -132,6 +141,14 @@ def page_from_array(array: np.ndarray, source: str | None = None) -> PageImage:
     return PageImage(pixels=np.ascontiguousarray(pixels), source=source, mode=mode, alpha=alpha)
 
 
+def scaled_dpi(like: PageImage, pixels: np.ndarray) -> tuple[float, float] | None:
+    """``like``'s DPI for ``pixels``, a version of it that may be larger: same physical size."""
+    if not like.dpi:
+        return None
+    scale_x, scale_y = pixels.shape[1] / like.pixels.shape[1], pixels.shape[0] / like.pixels.shape[0]
+    return (like.dpi[0] * scale_x, like.dpi[1] * scale_y)
+
+
 def save_like(pixels: np.ndarray, like: PageImage, path: str | os.PathLike[str]) -> None:
     """Write an upright RGB result in the original's mode, orientation, alpha, EXIF and DPI.
 
@@ -154,7 +171,7 @@ def save_like(pixels: np.ndarray, like: PageImage, path: str | os.PathLike[str])
     if like.exif:
         options["exif"] = like.exif
     if like.dpi:
-        options["dpi"] = like.dpi
+        options["dpi"] = scaled_dpi(like, pixels)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial" + path.suffix)
@@ -226,7 +243,7 @@ def save_pages(pages: list[np.ndarray], likes: list[PageImage], path: str | os.P
         save_like(pages[0], likes[0], path)
         return
     images = [Image.fromarray(np.ascontiguousarray(p), "RGB") for p in pages]
-    dpi = likes[0].dpi or (200.0, 200.0)
+    dpi = scaled_dpi(likes[0], pages[0]) if likes[0].dpi else (200.0, 200.0)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial" + path.suffix)
     options: dict[str, object] = {"save_all": True, "append_images": images[1:]}

@@ -20,6 +20,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from difftsr_ocr.config import PipelineConfig
@@ -35,6 +36,7 @@ from difftsr_ocr.imageio import PageImage, load_image, page_from_array
 from difftsr_ocr.merge import join_chunk_texts, merge_readings, same_reading
 from difftsr_ocr.recognize.base import Recognizer
 from difftsr_ocr.recognize.ctc import CTCFrames
+from difftsr_ocr.restore.background import BackgroundUpscaler, LanczosUpscaler
 from difftsr_ocr.restore.base import ProgressCallback, Restorer
 from difftsr_ocr.results import Line, Page, Reading
 
@@ -122,11 +124,14 @@ class Pipeline:
         recognizer: Recognizer,
         restorer: Restorer | None,
         config: PipelineConfig | None = None,
+        upscaler: BackgroundUpscaler | None = None,
     ) -> None:
         self.detector = detector
         self.recognizer = recognizer
         self.restorer = restorer
         self.config = config or PipelineConfig()
+        # What paints the page under the lines at an output scale > 1.
+        self.upscaler = upscaler or LanczosUpscaler()
 
     def __call__(
         self,
@@ -231,7 +236,10 @@ class Pipeline:
 
         restored = [line for line in jobs if line.restored_crop is not None]
         started = time.perf_counter()
-        readings = self.recognizer.recognize([line.restored_crop for line in restored]) if restored else []
+        # Read the restoration at the original crop's size and aspect: the gate compares
+        # two readings, and the recogniser resizes to its own height anyway.
+        views = [_resample(line.restored_crop, line.crop.shape[1], line.crop.shape[0]) for line in restored]
+        readings = self.recognizer.recognize(views) if restored else []
         _share_time(pages, "recognize", time.perf_counter() - started)
         for line, reading in zip(restored, readings, strict=True):
             line.restored = Reading("ocr_restored", reading.text, reading.confidence)
@@ -242,21 +250,23 @@ class Pipeline:
         """Gate each line, composite the accepted ones, and merge the readings into results."""
         timings = prepared.timings
         pixels = prepared.image.pixels
-        scale = self.config.output_scale
+        scale = int(self.config.output_scale)
         patches, lines, report = [], [], []
         with _Timer(timings, "merge"):
             for number, work in enumerate(prepared.lines):
-                line, accepted = self._line_result(work)
+                line, accepted = self._line_result(work, scale)
                 lines.append(line)
                 if accepted:
+                    # The restorer's own resolution goes straight into the output page.
                     patches.append(unrectify(work.restored_crop, work.warp, scale=scale))
                 if line.disagreements:
                     report.append(ReportItem(line, work.crop, work.restored_crop, prepared.index, number))
         with _Timer(timings, "composite"):
-            image = composite(pixels, patches, scale=scale, match_colour=self.config.lines.match_colors)
+            canvas = self.upscaler.upscale(pixels, scale)
+            image = composite(canvas, patches, match_colour=self.config.lines.match_colors, in_place=True)
         page = Page(
-            width=pixels.shape[1],
-            height=pixels.shape[0],
+            width=image.shape[1],
+            height=image.shape[0],
             lines=lines,
             source=prepared.image.source,
             index=prepared.index,
@@ -272,9 +282,10 @@ class Pipeline:
             patches=patches,
         )
 
-    def _line_result(self, work: LineWork) -> tuple[Line, bool]:
+    def _line_result(self, work: LineWork, scale: int) -> tuple[Line, bool]:
         readings = [work.original] + [r for r in (work.restored, work.transcript) if r is not None]
         polygon = upright_polygon(work.region.polygon) if work.vertical else work.region.polygon
+        polygon = np.asarray(polygon, np.float64) * scale
         evidence = None
         if work.restored is None:
             decision = "not_restored"
@@ -328,6 +339,14 @@ def _snap_to_pixels(polygon: np.ndarray, page_size: tuple[int, int]) -> np.ndarr
         return polygon
     width, height = page_size
     return np.clip(box, 0, [width, height])
+
+
+def _resample(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``image`` at ``width`` x ``height``: area-averaged where it shrinks, bicubic where it grows."""
+    if image.shape[:2] == (height, width):
+        return image
+    shrinking = image.shape[1] >= width and image.shape[0] >= height
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
 
 
 def _overlap_chars(line: LineWork) -> int:

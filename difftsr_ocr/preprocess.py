@@ -20,7 +20,7 @@ from PIL import Image
 
 from difftsr_ocr.config import PipelineConfig, config_from_dict, load_pipeline_config
 from difftsr_ocr.errors import ConfigError, InputImageError
-from difftsr_ocr.imageio import PageImage, load_image, page_from_array
+from difftsr_ocr.imageio import PageImage, load_image, page_from_array, scaled_dpi
 from difftsr_ocr.pipeline import Pipeline, build_pipeline
 from difftsr_ocr.results import Page
 
@@ -103,9 +103,9 @@ def _to_pil(pixels: np.ndarray, like: PageImage) -> Image.Image:
         image.putalpha(alpha if alpha.size == image.size else alpha.resize(image.size, Image.Resampling.BICUBIC))
     elif like.mode == "L":
         image = image.convert("L")
-    if like.dpi:
-        scale = pixels.shape[1] / like.pixels.shape[1]
-        image.info["dpi"] = (like.dpi[0] * scale, like.dpi[1] * scale)
+    dpi = scaled_dpi(like, pixels)
+    if dpi:
+        image.info["dpi"] = dpi
     return image
 
 

@@ -76,7 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="base seed; each crop derives its own from it")
     run.add_argument("--gate", choices=("safe", "always", "never"), help="trust gate policy (default: safe)")
     run.add_argument("--detector", choices=("ppocr", "paddle"), help="detection/recognition backend (default: ppocr)")
-    run.add_argument("--output-scale", type=float, help="upscale the restored page by this factor (default: 1)")
+    run.add_argument(
+        "--scale",
+        type=int,
+        choices=(1, 2, 3, 4),
+        help="write the page this many times larger, restored lines at the restorer's own detail (default: 1)",
+    )
     run.add_argument(
         "--pdf-dpi", type=float, default=200.0, help="resolution PDFs are rendered at (default: %(default)s)"
     )
@@ -101,7 +106,7 @@ def _config(args: argparse.Namespace) -> PipelineConfig:
         ("recognizer", "backend"): args.detector,
         (None, "device"): args.device,
         (None, "seed"): args.seed,
-        (None, "output_scale"): args.output_scale,
+        (None, "output_scale"): args.scale,
     }
     for (section, key), value in overrides.items():
         if value is not None:

@@ -44,6 +44,7 @@ __all__ = [
     "generate_page",
     "generate_pages",
     "line_extent",
+    "render_clean",
     "render_lines",
     "rerender_line",
 ]
@@ -1021,6 +1022,24 @@ def rerender_line(page: SyntheticPage, line: int, text: str) -> np.ndarray:
         raise ValueError(f"{page.name} has {len(specs)} lines, not a line {line}")
     specs[line] = dataclasses.replace(specs[line], text=text)
     clean, _ = render_lines(specs, background=background)
+    return clean
+
+
+def render_clean(page: SyntheticPage, scale: int) -> np.ndarray:
+    """The page's clean image drawn ``scale`` times larger: the ink at that resolution, the background enlarged.
+
+    Re-planned from the seed like :func:`rerender_line`; every line is drawn with its
+    font size, position and margin times ``scale``, so its truth polygon times ``scale``
+    holds it (to a pixel of rounding at the larger size). This is what a perfect
+    super-resolving restorer would put on a page written at that scale.
+    """
+    if scale == 1:
+        return page.clean.copy()
+    height, width = page.clean.shape[:2]
+    background, specs = _plan_page(page.seed, page.layout, (width, height))
+    large = cv2.resize(background, (width * scale, height * scale), interpolation=cv2.INTER_CUBIC)
+    scaled = [dataclasses.replace(spec, x=spec.x * scale, y=spec.y * scale, size=spec.size * scale) for spec in specs]
+    clean, _ = render_lines(scaled, background=large)
     return clean
 
 

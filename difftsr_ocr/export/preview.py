@@ -65,19 +65,20 @@ class ReportItem:
 def before_after_preview(original: np.ndarray, restored: np.ndarray, page: Page) -> np.ndarray:
     """Original (left) and restored (right) page with decision-coloured line outlines.
 
-    Both images must be the page's size (``page.height`` x ``page.width``), grayscale or
-    RGB uint8. The result is an RGB uint8 image: a strip with labels and a colour legend
-    on top, then the two panels side by side, separated by a narrow gap, at the bottom.
+    ``restored`` must be the page's size (``page.height`` x ``page.width``); ``original``
+    too, or the page's size divided by a whole output scale (the input of a page written
+    larger), grayscale or RGB uint8. The result is an RGB uint8 image: a strip with labels
+    and a colour legend on top, then the two panels side by side, separated by a narrow
+    gap, at the bottom.
     """
     if page.width <= 0 or page.height <= 0:
         raise InputImageError(f"cannot preview a page of size {page.width}x{page.height}")
-    panels = [_as_rgb(image, name, page) for image, name in ((original, "original"), (restored, "restored"))]
+    panels = [_as_rgb(original, "original", page, scaled=True), _as_rgb(restored, "restored", page)]
     # The gap keeps its size, so only the panels share the width budget; flooring keeps
     # the total within it.
     scale = min(1.0, (MAX_PREVIEW_WIDTH - _GAP) / (2 * page.width))
     size = (max(1, int(page.width * scale)), max(1, int(page.height * scale)))
-    if scale < 1.0:
-        panels = [cv2.resize(panel, size, interpolation=cv2.INTER_AREA) for panel in panels]
+    panels = [_fit(panel, size) for panel in panels]
     width, height = size
     canvas = np.full((_HEADER + height, 2 * width + _GAP, 3), _BACKGROUND, dtype=np.uint8)
     for column, panel in enumerate(panels):
@@ -113,18 +114,26 @@ def _legend(canvas: np.ndarray) -> None:
         x += 18 + cv2.getTextSize(label, _FONT, 0.45, 1)[0][0] + 14
 
 
-def _as_rgb(image: np.ndarray, name: str, page: Page) -> np.ndarray:
+def _as_rgb(image: np.ndarray, name: str, page: Page, scaled: bool = False) -> np.ndarray:
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
         raise InputImageError(f"the {name} page must be a uint8 numpy array")
     if image.ndim == 2:
         image = np.repeat(image[:, :, None], 3, axis=2)
     if image.ndim != 3 or image.shape[2] != 3:
         raise InputImageError(f"the {name} page has shape {image.shape}; expected H x W or H x W x 3")
-    if image.shape[:2] != (page.height, page.width):
-        raise InputImageError(
-            f"the {name} page is {image.shape[1]}x{image.shape[0]} but the results page is {page.width}x{page.height}"
-        )
+    height, width = image.shape[:2]
+    factor = page.width // width if width and page.width % width == 0 else 0
+    fits = (height, width) == (page.height, page.width) or (scaled and factor and height * factor == page.height)
+    if not fits:
+        raise InputImageError(f"the {name} page is {width}x{height} but the results page is {page.width}x{page.height}")
     return image
+
+
+def _fit(panel: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    if (panel.shape[1], panel.shape[0]) == size:
+        return panel
+    shrinking = panel.shape[1] >= size[0]
+    return cv2.resize(panel, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
 
 
 _STYLE = """

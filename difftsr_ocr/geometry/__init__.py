@@ -7,7 +7,7 @@ post-processing and every test of this package run without torch.
 from __future__ import annotations
 
 from difftsr_ocr.geometry.chunks import Chunk, plan_chunks, split_crop, stitch_chunks
-from difftsr_ocr.geometry.composite import composite, feather_mask, match_colours, upscale_page
+from difftsr_ocr.geometry.composite import composite, feather_mask, match_colours
 from difftsr_ocr.geometry.polygons import (
     VERTICAL_RATIO,
     centre_line,
@@ -51,5 +51,4 @@ __all__ = [
     "text_height",
     "unrectify",
     "upright_polygon",
-    "upscale_page",
 ]

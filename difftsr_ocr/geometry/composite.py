@@ -19,7 +19,7 @@ import numpy as np
 from difftsr_ocr.errors import ConfigError, InputImageError
 from difftsr_ocr.geometry.rectify import Patch
 
-__all__ = ["composite", "feather_mask", "match_colours", "upscale_page"]
+__all__ = ["composite", "feather_mask", "match_colours"]
 
 # Accumulators are tile-sized (20 bytes a pixel), bounding memory on huge pages.
 _TILE = 1024
@@ -62,37 +62,29 @@ def match_colours(image: np.ndarray, mask: np.ndarray, reference: np.ndarray) ->
     return np.clip(np.rint(matched), 0, 255).astype(np.uint8)
 
 
-def upscale_page(page: np.ndarray, scale: float) -> np.ndarray:
-    """The page resized to ``round(size * scale)`` (bicubic), the canvas for scaled patches."""
-    if scale <= 0:
-        raise ConfigError(f"output scale must be > 0, got {scale}")
-    size = (round(page.shape[1] * scale), round(page.shape[0] * scale))
-    if size == (page.shape[1], page.shape[0]):
-        return page.copy()
-    return cv2.resize(page, size, interpolation=cv2.INTER_CUBIC)
-
-
 def composite(
-    page: np.ndarray,
+    canvas: np.ndarray,
     patches: Sequence[Patch],
     *,
-    scale: float = 1.0,
     feather: float = 0.1,
     match_colour: bool = False,
+    in_place: bool = False,
 ) -> np.ndarray:
-    """A new page with the patches blended in; ``page`` itself is left unchanged.
+    """``canvas`` with the patches blended in: a new array, or ``canvas`` itself when ``in_place``.
 
-    ``scale`` must be the one the patches were made with; the result is the page
-    upscaled by it (bicubic) under the patches, uint8 like the input.
+    ``canvas`` is the page at the resolution the patches were made for (the page itself,
+    or the page upscaled by the output scale, see :mod:`difftsr_ocr.restore.background`);
+    a caller that owns it blends in place, so that a 4x page does not exist twice.
     """
-    if not isinstance(page, np.ndarray) or page.dtype != np.uint8 or page.ndim != 3 or page.shape[2] != 3:
+    if not isinstance(canvas, np.ndarray) or canvas.dtype != np.uint8 or canvas.ndim != 3 or canvas.shape[2] != 3:
         raise InputImageError(
-            f"page must be an H x W x 3 uint8 RGB array, got shape {getattr(page, 'shape', None)}"
-            f" dtype {getattr(page, 'dtype', type(page).__name__)}"
+            f"page must be an H x W x 3 uint8 RGB array, got shape {getattr(canvas, 'shape', None)}"
+            f" dtype {getattr(canvas, 'dtype', type(canvas).__name__)}"
         )
-    canvas = upscale_page(page, scale)
     for patch in patches:
         _check_patch(patch, canvas.shape[1], canvas.shape[0])
+    if not in_place:
+        canvas = canvas.copy()
     if not patches:
         return canvas
     layers = []

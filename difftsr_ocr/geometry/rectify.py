@@ -30,6 +30,8 @@ __all__ = ["LineWarp", "Patch", "plan_warp", "rectify_line", "unrectify"]
 # Bilinear sampling only aliases visibly when it shrinks by more than about 1.25x;
 # below this ratio the source is area-averaged down first.
 _PREFILTER_BELOW = 0.8
+# Below this many crop pixels per output pixel, unrectify enlarges the crop.
+_BICUBIC_BELOW = 0.9
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -178,23 +180,33 @@ def rectify_line(
 
 
 def unrectify(crop: np.ndarray, warp: LineWarp, *, scale: float = 1.0) -> Patch:
-    """Warp ``crop`` (any size, same orientation as the rectified crop) back over its line.
+    """Warp ``crop`` (any size, same orientation as the rectified crop) back over its line, in one resampling.
 
     ``scale`` > 1 places the patch on a page upscaled by that factor (output sizes
-    are ``round(page size * scale)``), sampling the crop at that finer resolution.
+    are ``round(page size * scale)``), sampling the crop at that finer resolution: a
+    restorer's output at its own resolution goes straight into the output page,
+    antialiased where it is denser than the page, bicubic where it is coarser.
     """
     _check_image(crop, "restored crop")
     if scale <= 0:
         raise ConfigError(f"output scale must be > 0, got {scale}")
     upright = np.rot90(crop, -1) if warp.rotated else crop
     length, line_height = warp.line_size
-    # Crop pixels per output pixel; a crop much denser than the output is shrunk first.
-    density = min(upright.shape[1] / length, upright.shape[0] / line_height) / scale
-    if density > 1.0 / _PREFILTER_BELOW:
-        size = (max(1, round(length * scale)), max(1, round(line_height * scale)))
+    # Crop pixels per output pixel, per axis (a restorer's crop may be finer along one axis
+    # than the other): an axis much denser than the output is area-averaged down first.
+    dense_x = upright.shape[1] / (length * scale) > 1.0 / _PREFILTER_BELOW
+    dense_y = upright.shape[0] / (line_height * scale) > 1.0 / _PREFILTER_BELOW
+    if dense_x or dense_y:
+        size = (
+            max(1, round(length * scale)) if dense_x else upright.shape[1],
+            max(1, round(line_height * scale)) if dense_y else upright.shape[0],
+        )
         upright = cv2.resize(upright, size, interpolation=cv2.INTER_AREA)
     upright = np.ascontiguousarray(upright)
     per_x, per_y = upright.shape[1] / length, upright.shape[0] / line_height
+    # Enlarging (a coarse crop on a finer page) interpolates bicubically; near one crop
+    # pixel per output pixel, bilinear sampling at pixel centres copies pixels exactly.
+    enlarging = min(per_x, per_y) / scale < _BICUBIC_BELOW
 
     out_w, out_h = round(warp.page_size[0] * scale), round(warp.page_size[1] * scale)
     x0, y0, x1, y1 = _pixel_box(warp.polygon * scale, out_w, out_h)
@@ -221,7 +233,8 @@ def unrectify(crop: np.ndarray, warp: LineWarp, *, scale: float = 1.0) -> Patch:
         map_x[rows, cols][inside] = line_x[inside] * per_x - 0.5
         map_y[rows, cols][inside] = line_y[inside] * per_y - 0.5
         mask[rows, cols] |= inside
-    image = cv2.remap(upright, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    interpolation = cv2.INTER_CUBIC if enlarging else cv2.INTER_LINEAR
+    image = cv2.remap(upright, map_x, map_y, interpolation, borderMode=cv2.BORDER_REPLICATE)
     image[~mask] = 0
     return Patch(image=image, mask=mask, x=x0, y=y0, text_height=warp.text_height * scale)
 

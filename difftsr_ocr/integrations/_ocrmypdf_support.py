@@ -21,9 +21,14 @@ __all__ = ["ENGINE_NAME", "ocrmypdf_errors", "options_to_config"]
 ENGINE_NAME = "difftsr"
 
 
-def options_to_config(options: Any) -> PipelineConfig:
-    """The pipeline config from a ``DifftsrOptions``: the config file, then the flags given over it."""
+def options_to_config(options: Any, output_scale: int = 1) -> PipelineConfig:
+    """The pipeline config from a ``DifftsrOptions``: the config file, then the flags given over it.
+
+    ``output_scale`` overrides the file's: the image OCRmyPDF reads must keep its size
+    (its text layer is placed by it); only the visible page may grow.
+    """
     data: dict[str, Any] = config_to_dict(load_pipeline_config(options.config)) if options.config else {}
+    data["output_scale"] = output_scale
     restorer = data.setdefault("restorer", {})
     for key, value in (("kind", options.restorer), ("ckpt", options.ckpt), ("transocr", options.transocr)):
         if value is not None:

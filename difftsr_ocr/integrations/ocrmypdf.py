@@ -60,6 +60,7 @@ class DifftsrOptions(BaseModel):
     device: str | None = None
     gate: str | None = None
     restore_visible_page: bool = False
+    scale: int | None = None
 
 
 def _requested(options: DifftsrOptions) -> bool:
@@ -86,6 +87,12 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also restore the page image shown in the output PDF (needs --force-ocr or a preprocessing option)",
     )
+    group.add_argument(
+        "--difftsr-scale",
+        type=int,
+        choices=(1, 2, 3, 4),
+        help="with --difftsr-restore-visible-page: that page this many times larger, at the same physical size",
+    )
     # OCRmyPDF's --ocr-engine takes a fixed list of choices; let it name this engine too.
     engine_flag = parser._option_string_actions.get("--ocr-engine")
     if engine_flag is not None and engine_flag.choices is not None and ENGINE_NAME not in engine_flag.choices:
@@ -110,11 +117,11 @@ def check_options(options: OcrOptions) -> None:
             locate_weights(TRANSOCR_WEIGHTS, config.restorer.transocr)
 
 
-def _restore_pil(image: Image.Image, options: OcrOptions) -> Image.Image:
+def _restore_pil(image: Image.Image, options: OcrOptions, output_scale: int = 1) -> Image.Image:
     from difftsr_ocr.preprocess import restore_image
 
     with ocrmypdf_errors():
-        restored = restore_image(image, options_to_config(options.difftsr))
+        restored = restore_image(image, options_to_config(options.difftsr, output_scale))
     log.debug("difftsr restored %d lines", len(restored.page.lines))
     return restored.image
 
@@ -139,7 +146,8 @@ def filter_page_image(page: PageContext, image_filename: Path) -> Path | None:
         return None
     with Image.open(image_filename) as original:
         original.load()
-        restored = _restore_pil(original, page.options)
+        # A larger page keeps its physical size: restore_image multiplies the DPI by the scale.
+        restored = _restore_pil(original, page.options, page.options.difftsr.scale or 1)
         file_format = original.format
     output = image_filename.with_name(f"{image_filename.stem}_difftsr{image_filename.suffix}")
     dpi = restored.info.get("dpi")

@@ -1,4 +1,4 @@
-"""The restorer contract: line crops in, restored crops of the same size out.
+"""The restorer contract: line crops in, restored crops of the same line region out, at the restorer's resolution.
 
 A crop is an ``H x W x 3`` ``uint8`` RGB numpy array (the one layout every stage
 agrees on). :func:`normalize_crop` turns what users actually have (grayscale,
@@ -34,7 +34,10 @@ MAX_ASPECT_RATIO = 16.0
 class RestoredCrop:
     """One restorer output.
 
-    ``image`` has the input's height and width (``None`` when skipped); ``text`` and
+    ``image`` shows the crop's region at the restorer's own working resolution (DiffTSR:
+    512x128; it may be larger than the crop, and scaled differently along each axis);
+    ``None`` when skipped. The pipeline warps it once, straight into the output page, so
+    the detail a restorer drew survives an output scale > 1. ``text`` and
     ``confidence`` (0..1) are the restorer's own reading of the line, empty and 0 when
     it has none; ``text_source`` says who read it: ``"difftsr"`` for a reading the
     restoration produced (DiffTSR's TDM), ``"text_prior"`` for the reading of the

@@ -21,7 +21,7 @@ __all__ = ["ClassicalConfig", "ClassicalRestorer"]
 @dataclasses.dataclass(frozen=True)
 class ClassicalConfig:
     # Work at this height: small crops are upsampled (Lanczos) before sharpening so the
-    # unsharp mask acts on strokes, not on single pixels; the result is resampled back.
+    # unsharp mask acts on strokes, not on single pixels; the result comes back at it.
     working_height: int = 64
     sharpen_amount: float = 0.6
     sharpen_sigma: float = 1.0
@@ -40,10 +40,7 @@ class ClassicalRestorer:
         work = cv2.resize(crop, size, interpolation=cv2.INTER_LANCZOS4) if scale > 1 else crop
         blurred = cv2.GaussianBlur(work, (0, 0), self.config.sharpen_sigma * scale)
         amount = self.config.sharpen_amount
-        sharpened = cv2.addWeighted(work, 1.0 + amount, blurred, -amount, 0)
-        if scale > 1:
-            sharpened = cv2.resize(sharpened, (width, height), interpolation=cv2.INTER_AREA)
-        return sharpened
+        return cv2.addWeighted(work, 1.0 + amount, blurred, -amount, 0)
 
     def restore(
         self,

@@ -2,9 +2,10 @@
 
 Per crop, as upstream's ``inference_DiffTSR.py`` + ``DiffTSR_sample`` do: resize to
 512x128 with PIL's bicubic, read a text prior with TransOCR, encode with the VAE, run
-the joint IDM/TDM loop from the noised LR latent, decode, and resize back. Unlike
-upstream it runs batches, on whatever device the networks are on, keeps the
-transcript, and draws every random number from a per-crop generator.
+the joint IDM/TDM loop from the noised LR latent, and decode. Unlike upstream it runs
+batches, on whatever device the networks are on, keeps the transcript, draws every
+random number from a per-crop generator, and returns the 512x128 result as it is (no
+resize back to the crop: the pipeline warps it once into the output page).
 """
 
 from __future__ import annotations
@@ -195,10 +196,8 @@ class DiffTSRRestorer:
             texts, confidences = prior.texts, prior.confidences
 
         outputs = []
-        for crop, image, text, score in zip(crops, images, texts, confidences, strict=True):
-            height, width = crop.shape[:2]
-            back = np.asarray(Image.fromarray(image).resize((width, height), Image.Resampling.BICUBIC))
+        for image, text, score in zip(images, texts, confidences, strict=True):
             # A diverging model's NaN score means "no confidence", not a value JSON cannot hold.
             confidence = float(score) if math.isfinite(score) else 0.0
-            outputs.append(RestoredCrop(image=back, text=text, confidence=confidence, text_source=source))
+            outputs.append(RestoredCrop(image=image, text=text, confidence=confidence, text_source=source))
         return outputs

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pypdfium2
+import pytest
 from PIL import Image
 
 from difftsr_ocr.evaluation.synthetic import LineSpec, apply_degradation, render_lines
@@ -113,3 +114,29 @@ def test_usage_errors(tmp_path: Path) -> None:
     bad_config.write_text("restorer: {stepz: 3}\n", encoding="utf-8")
     config_run = _run("--sample", "--config", str(bad_config), cwd=tmp_path)
     assert config_run.returncode == 3 and "restorer.stepz" in config_run.stderr
+
+
+def test_scale_writes_a_larger_page_and_every_export_lines_up_with_it(tmp_path: Path) -> None:
+    Image.fromarray(_page("Scaled page 2024")).save(tmp_path / "scan.png", dpi=(150, 150))
+    result = _run(
+        "scan.png", "--device", "cpu", "--restorer", "classical", "--gate", "always", "--scale", "3",
+        "-o", "out", "--formats", "json,hocr,alto,preview", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "out"
+    with Image.open(out / "scan.restored.png") as restored:
+        assert restored.size == (3 * 520, 3 * 180)
+        assert restored.info["dpi"] == pytest.approx((450, 450), abs=0.5), "same physical size"
+    page = json.loads((out / "scan.json").read_text(encoding="utf-8"))["document"]["pages"][0]
+    assert (page["width"], page["height"]) == (1560, 540)
+    polygons = np.array([line["polygon"] for line in page["lines"]])
+    x0, y0 = polygons[0].min(axis=0)
+    x1, y1 = polygons[0].max(axis=0)
+    # The first line is drawn at (30, 30), 30 px high, on the unscaled page.
+    assert x0 < 3 * 35 < 3 * 60 < x1 and y0 < 3 * 40 < y1 and y1 - y0 > 3 * 20, "line boxes on the scaled page"
+    hocr = (out / "scan.hocr").read_text(encoding="utf-8")
+    assert "bbox 0 0 1560 540" in hocr
+    alto = (out / "scan.alto.xml").read_text(encoding="utf-8")
+    assert 'WIDTH="1560"' in alto and 'HEIGHT="540"' in alto
+    with Image.open(out / "scan.preview.png") as preview:
+        assert preview.size[0] > 2 * 1560 * 0.6, "the preview shows both pages at the scaled size"

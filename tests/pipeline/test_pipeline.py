@@ -133,10 +133,15 @@ def test_results_export_round_trip(stages, degraded) -> None:
     assert document_from_json(document_to_json(document)) == document
 
 
-def test_output_scale(stages, degraded) -> None:
+def test_output_scale_scales_the_image_and_every_coordinate(stages, degraded) -> None:
     image, _ = degraded
-    result = _pipeline(stages, IdentityRestorer(), output_scale=2.0)(image[:400])
+    plain = _pipeline(stages, IdentityRestorer())(image[:400])
+    result = _pipeline(stages, IdentityRestorer(), output_scale=2)(image[:400])
     assert result.image.shape == (800, 2 * image.shape[1], 3)
+    assert (result.page.width, result.page.height) == (result.image.shape[1], result.image.shape[0])
+    assert [line.text for line in result.page.lines] == [line.text for line in plain.page.lines]
+    for line, reference in zip(result.page.lines, plain.page.lines, strict=True):
+        assert np.allclose(line.polygon, np.asarray(reference.polygon) * 2)
 
 
 def test_build_pipeline_from_config() -> None:

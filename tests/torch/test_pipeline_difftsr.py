@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -9,6 +10,8 @@ from difftsr_ocr.config import config_from_dict
 from difftsr_ocr.detect.ppocr import PPOCRDetector
 from difftsr_ocr.evaluation.synthetic import LineSpec, apply_degradation, render_lines
 from difftsr_ocr.export import document_from_json, document_to_json
+from difftsr_ocr.geometry.composite import feather_mask
+from difftsr_ocr.geometry.rectify import unrectify
 from difftsr_ocr.models.config import load_difftsr_config
 from difftsr_ocr.models.difftsr import build_difftsr_networks, build_transocr
 from difftsr_ocr.pipeline import Pipeline
@@ -62,3 +65,31 @@ def test_tiny_difftsr_page_end_to_end(restorer: DiffTSRRestorer, policy: str) ->
         assert np.array_equal(result.image, image)
     document = Document(pages=[result.page])
     assert document_from_json(document_to_json(document)) == document
+
+
+def test_a_4x_page_carries_difftsrs_own_resolution(restorer: DiffTSRRestorer) -> None:
+    page, _ = render_lines([LineSpec("Invoice 2024-117", 40, 40, size=30)], size=(420, 120))
+    image = apply_degradation(page, MILD_SCAN, seed=0)
+    config = config_from_dict({"device": "cpu", "output_scale": 4, "gate": {"policy": "always"}})
+    pipeline = Pipeline(PPOCRDetector(), PPOCRRecognizer(), restorer, config)
+    prepared = pipeline.prepare(image)
+    pipeline.restore([prepared])
+    work = prepared.lines[0]
+    # DiffTSR's 512x128 per chunk, stitched: finer than the line's crop along both axes.
+    assert work.restored_crop.shape[0] == 128 and work.restored_crop.shape[1] > work.crop.shape[1]
+    result = pipeline.finish(prepared)
+    assert result.image.shape == (480, 1680, 3) and (result.page.width, result.page.height) == (1680, 480)
+    patch = result.patches[0]
+    assert patch.image.shape == (*patch.mask.shape, 3)
+    # Inside the line the page holds the restorer's crop warped once at 4x ...
+    inner = feather_mask(patch.mask, patch.text_height) >= 1.0
+    x0, y0, x1, y1 = patch.bbox
+    assert np.abs(result.image[y0:y1, x0:x1][inner].astype(int) - patch.image[inner]).max() <= 1
+    # ... which is not what shrinking it to the crop and enlarging that would give.
+    shrunk = cv2.resize(work.restored_crop, (work.crop.shape[1], work.crop.shape[0]), interpolation=cv2.INTER_AREA)
+    coarse = unrectify(shrunk, work.warp, scale=4)
+
+    def detail(pixels: np.ndarray) -> float:
+        return float(np.abs(cv2.Laplacian(cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY), cv2.CV_32F))[inner].mean())
+
+    assert detail(patch.image) > 2 * detail(coarse.image), "the 4x page keeps detail the crop size cannot hold"

@@ -29,8 +29,8 @@ from difftsr_ocr.geometry import (
     text_height,
     unrectify,
     upright_polygon,
-    upscale_page,
 )
+from difftsr_ocr.restore.background import LanczosUpscaler
 from tests.unit.geometry_helpers import (
     blank_page,
     ink_centroid,
@@ -205,7 +205,7 @@ def test_target_height_and_output_scale() -> None:
     vertical_crop, _ = rectify_line(*_scene("vertical"), height=32)
     assert vertical_crop.shape[:2] == (32, round(LINE_W * 32 / LINE_H))
     patch = unrectify(crop, warp, scale=2.0)
-    big = upscale_page(page, 2.0)
+    big = LanczosUpscaler().upscale(page, 2)
     x0, y0, x1, y1 = patch.bbox
     assert big.shape[:2] == (1200, 1400) and x1 <= 1400 and y1 <= 1200
     assert range_error(patch.image, big[y0:y1, x0:x1], reach=2)[patch.mask].max() <= 40
@@ -386,14 +386,43 @@ def test_colour_matching_undoes_a_brightness_drift() -> None:
 def test_output_scale_upscales_the_background_and_places_patches() -> None:
     page, polygons = _text_page(4, 3.0)
     patches = _identity_patches(page, polygons, scale=2.0)
-    result = composite(page, patches, scale=2.0)
-    big = upscale_page(page, 2.0)
+    big = LanczosUpscaler().upscale(page, 2)
+    result = composite(big, patches)
     assert result.shape == (2800, 2000, 3) and result.dtype == np.uint8
     union = _union(patches, big.shape)
     assert np.array_equal(result[~union], big[~union])
     assert range_error(result, big, reach=2)[union].max() <= 8
     with pytest.raises(ValueError, match="canvas"):
-        composite(page, patches, scale=1.0)
+        composite(page, patches)
+
+
+def test_composite_copies_unless_told_to_blend_in_place() -> None:
+    page, polygons = _text_page(2, 3.0)
+    patches = [unrectify(np.full_like(crop, 7), warp) for crop, warp in (rectify_line(page, p) for p in polygons)]
+    before = page.copy()
+    result = composite(page, patches)
+    assert np.array_equal(page, before) and not np.array_equal(result, page)
+    assert composite(page, patches, in_place=True) is page and np.array_equal(page, result)
+
+
+def test_a_restorer_resolution_crop_goes_into_the_page_in_one_resampling() -> None:
+    # A crop 4x finer across the line and 2x along it (DiffTSR's 512x128 of a long chunk):
+    # at output scale 4 the patch samples it directly, at scale 1 it is area-averaged down.
+    page, polygons = _text_page(1, 3.0)
+    crop, warp = rectify_line(page, polygons[0])
+    fine = cv2.resize(crop, (crop.shape[1] * 2, crop.shape[0] * 4), interpolation=cv2.INTER_CUBIC)
+    coarse = unrectify(crop, warp, scale=4.0)
+    detailed = unrectify(fine, warp, scale=4.0)
+    assert detailed.image.shape == coarse.image.shape
+    mask = detailed.mask
+    assert range_error(detailed.image, coarse.image, reach=2)[mask].max() <= 60
+    small = unrectify(fine, warp, scale=1.0)
+    assert (
+        range_error(
+            small.image, page[small.y : small.y + small.mask.shape[0], small.x : small.x + small.mask.shape[1]], reach=1
+        )[small.mask].max()
+        <= 40
+    )
 
 
 def test_page_pipeline_speed_and_no_torch() -> None:
