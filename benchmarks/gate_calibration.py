@@ -25,7 +25,7 @@ import numpy as np
 
 from difftsr_ocr.config import config_from_dict
 from difftsr_ocr.detect.ppocr import PPOCRDetector
-from difftsr_ocr.evaluation.gate_trial import RESTORERS, GateTrial, run_gate_trial
+from difftsr_ocr.evaluation.gate_trial import RESTORERS, ChangedLine, GateTrial, run_gate_trial
 from difftsr_ocr.evaluation.synthetic import SyntheticPage, generate_pages
 from difftsr_ocr.gate import GATE_POLICIES, Evidence, GateConfig, decide
 from difftsr_ocr.pipeline import Pipeline
@@ -43,7 +43,7 @@ def _percentiles(values: list[float]) -> str:
     return f"{low:7.2f} {q05:7.2f} {median:7.2f} {q95:7.2f} {high:7.2f}"
 
 
-def _safe_accepts(line: object, gate: GateConfig) -> bool:
+def _safe_accepts(line: ChangedLine, gate: GateConfig) -> bool:
     original = Reading("ocr_original", line.original, 1.0)
     restored = Reading("ocr_restored", line.restored, line.restored_confidence)
     evidence = Evidence(line.log_ratio, 1)
