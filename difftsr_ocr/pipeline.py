@@ -263,7 +263,7 @@ class Pipeline:
                     report.append(ReportItem(line, work.crop, work.restored_crop, prepared.index, number))
         with _Timer(timings, "composite"):
             canvas = self.upscaler.upscale(pixels, scale)
-            image = composite(canvas, patches, match_colour=self.config.lines.match_colors, in_place=True)
+            image = composite(canvas, patches, match_colors=self.config.lines.match_colors, in_place=True)
         page = Page(
             width=image.shape[1],
             height=image.shape[0],

@@ -72,7 +72,6 @@ class Line:
     original reading's characters too). ``log_likelihood_ratio``: the trust gate's
     evidence for a changed reading (per changed character, restored vs original reading,
     under the original crop's CTC output; see :mod:`difftsr_ocr.gate`), None otherwise.
-    ``crop``: a reference (file name) of the restored crop, when one was written.
     """
 
     polygon: list[list[float]]
@@ -85,7 +84,6 @@ class Line:
     chunks: int = 1
     disagreements: list[str] = dataclasses.field(default_factory=list)
     log_likelihood_ratio: float | None = None
-    crop: str | None = None
 
     def __post_init__(self) -> None:
         if self.decision not in DECISIONS:

@@ -7,7 +7,7 @@ post-processing and every test of this package run without torch.
 from __future__ import annotations
 
 from difftsr_ocr.geometry.chunks import Chunk, plan_chunks, split_crop, stitch_chunks
-from difftsr_ocr.geometry.composite import composite, feather_mask, match_colours
+from difftsr_ocr.geometry.composite import composite, feather_mask, match_patch_colors
 from difftsr_ocr.geometry.polygons import (
     VERTICAL_RATIO,
     centre_line,
@@ -38,7 +38,7 @@ __all__ = [
     "line_height",
     "line_length",
     "line_polygon",
-    "match_colours",
+    "match_patch_colors",
     "order_quad",
     "pad_polygon",
     "plan_chunks",

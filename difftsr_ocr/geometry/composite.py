@@ -19,7 +19,7 @@ import numpy as np
 from difftsr_ocr.errors import ConfigError, InputImageError
 from difftsr_ocr.geometry.rectify import Patch
 
-__all__ = ["composite", "feather_mask", "match_colours"]
+__all__ = ["composite", "feather_mask", "match_patch_colors"]
 
 # Accumulators are tile-sized (20 bytes a pixel), bounding memory on huge pages.
 _TILE = 1024
@@ -41,7 +41,7 @@ def feather_mask(mask: np.ndarray, text_height: float, feather: float = 0.1) -> 
     return np.clip(distance / band, 0.0, 1.0).astype(np.float32)
 
 
-def match_colours(image: np.ndarray, mask: np.ndarray, reference: np.ndarray) -> np.ndarray:
+def match_patch_colors(image: np.ndarray, mask: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """``image`` with each channel's mean and spread inside ``mask`` set to ``reference``'s.
 
     Restorers drift in brightness and tint; matching the statistics of the page under
@@ -67,7 +67,7 @@ def composite(
     patches: Sequence[Patch],
     *,
     feather: float = 0.1,
-    match_colour: bool = False,
+    match_colors: bool = False,
     in_place: bool = False,
 ) -> np.ndarray:
     """``canvas`` with the patches blended in: a new array, or ``canvas`` itself when ``in_place``.
@@ -91,8 +91,8 @@ def composite(
     for patch in patches:
         x0, y0, x1, y1 = patch.bbox
         image = patch.image
-        if match_colour:
-            image = match_colours(image, patch.mask, canvas[y0:y1, x0:x1])
+        if match_colors:
+            image = match_patch_colors(image, patch.mask, canvas[y0:y1, x0:x1])
         layers.append((image.astype(np.float32), feather_mask(patch.mask, patch.text_height, feather)))
     boxes = np.array([patch.bbox for patch in patches])
     for ty in range(0, canvas.shape[0], _TILE):

@@ -379,7 +379,7 @@ def test_colour_matching_undoes_a_brightness_drift() -> None:
 
     # Resampling alone (the identity restorer) sets the floor the matched patch must reach.
     floor = error(composite(page, [unrectify(crop, warp)]))
-    assert error(composite(page, [patch], match_colour=True)) < floor + 1.5
+    assert error(composite(page, [patch], match_colors=True)) < floor + 1.5
     assert error(composite(page, [patch])) > floor + 10
 
 

@@ -1,0 +1,1 @@
+"""Restorers: a degraded line crop in, a restored crop at the restorer's working resolution out."""

@@ -1,0 +1,1 @@
+"""Samplers: noise schedules and the steps that walk them; torch only, no networks."""
