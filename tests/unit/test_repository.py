@@ -33,3 +33,14 @@ def test_no_library_module_prints() -> None:
         if path.name not in allowed and re.search(r"^\s*print\(", path.read_text(encoding="utf-8"), re.MULTILINE)
     ]
     assert offenders == []
+
+
+def test_readme_test_command_installs_the_system_packages_first() -> None:
+    command = _readme_commands()[1]
+    script = REPO / "tests" / "system-packages.sh"
+    assert command.startswith(f"sh {script.relative_to(REPO)} && ")
+    text = script.read_text(encoding="utf-8")
+    packages = re.search(r'^PACKAGES="([^"]+)"', text, re.MULTILINE)
+    assert packages is not None
+    # OCRmyPDF refuses to start without Tesseract; the page generator draws with these fonts.
+    assert {"tesseract-ocr", "fonts-dejavu-core", "fonts-wqy-zenhei"} <= set(packages.group(1).split())
