@@ -8,7 +8,8 @@ each degraded line's clean pixels. The truth restorer returns the clean region o
 line; the liar redraws it with 1-2 characters swapped for the recogniser's own most
 plausible confusions (difftsr_ocr.evaluation.oracles). Printed: the evidence of every
 changed reading (log-likelihood ratio per changed character under the original crop's
-CTC output) by restorer and script, a sweep of the safe gate's thresholds, and per
+CTC output, the same of the original vs the restored reading under the restored crop,
+and the pixel inconsistency) by restorer and script, a sweep of the safe gate's thresholds, and per
 policy the share of the truth restorer's changed readings accepted (goal >= 90%), the
 share of the liar's refused (goal >= 99%) and the merged text's character error rate.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import sys
 import time
 from pathlib import Path
@@ -27,7 +29,7 @@ from difftsr_ocr.config import config_from_dict
 from difftsr_ocr.detect.ppocr import PPOCRDetector
 from difftsr_ocr.evaluation.gate_trial import RESTORERS, ChangedLine, GateTrial, run_gate_trial
 from difftsr_ocr.evaluation.synthetic import SyntheticPage, generate_pages
-from difftsr_ocr.gate import GATE_POLICIES, Evidence, GateConfig, decide
+from difftsr_ocr.gate import GATE_POLICIES, GateConfig, decide
 from difftsr_ocr.pipeline import Pipeline
 from difftsr_ocr.recognize.ppocr import PPOCRRecognizer
 from difftsr_ocr.results import Reading
@@ -46,8 +48,24 @@ def _percentiles(values: list[float]) -> str:
 def _safe_accepts(line: ChangedLine, gate: GateConfig) -> bool:
     original = Reading("ocr_original", line.original, 1.0)
     restored = Reading("ocr_restored", line.restored, line.restored_confidence)
-    evidence = Evidence(line.log_ratio, 1)
-    return decide(original, restored, None, evidence, gate).restore
+    return decide(original, restored, None, line.evidence, gate).restore
+
+
+def _shares(trial: GateTrial, gate: GateConfig, script: str = "all") -> tuple[float, float]:
+    """(truth changes accepted, liar's lies refused) under ``gate``."""
+    truth = [_safe_accepts(c, gate) for c in trial.lines_of("truth", script)]
+    liar = [not _safe_accepts(c, gate) for c in trial.lines_of("liar", script)]
+    return float(np.mean(truth)) if truth else float("nan"), float(np.mean(liar)) if liar else float("nan")
+
+
+def _witness(trial: GateTrial, name: str) -> None:
+    print(f"{'restorer':<9}{'script':<8}{'lines':>6}  {'(min, 5%, median, 95%, max)'}")
+    for restorer in RESTORERS:
+        for script in SCRIPTS:
+            lines = trial.lines_of(restorer, script)
+            values = [getattr(c.evidence, name) for c in lines if c.evidence is not None]
+            values = [v for v in values if v is not None]
+            print(f"{restorer:<9}{script:<8}{len(lines):>6}  {_percentiles(values)}")
 
 
 def main() -> int:
@@ -67,31 +85,49 @@ def main() -> int:
     trial = run_gate_trial(pages, pipeline, GATE_POLICIES, progress)
     print(file=sys.stderr)
     print(f"{trial.pages} pages, {trial.lines} true lines, {time.perf_counter() - started:.0f} s")
-
-    print("\nEvidence of changed readings: log-likelihood ratio per changed character (min, 5%, median, 95%, max)")
-    print(f"{'restorer':<9}{'script':<8}{'lines':>6}  {'ratio':<40}{'restored confidence':<40}")
-    for restorer in RESTORERS:
-        for script in SCRIPTS:
-            lines = trial.lines_of(restorer, script)
-            ratios = [c.log_ratio for c in lines if c.log_ratio is not None]
-            confidences = [c.restored_confidence for c in lines]
-            print(f"{restorer:<9}{script:<8}{len(lines):>6}  {_percentiles(ratios):<40}{_percentiles(confidences):<40}")
-
-    print("\nSafe gate sweep: truth changes accepted / liar changes refused (all scripts)")
-    current = GateConfig()
-    print(f"{'min_log_ratio':>14}" + "".join(f"{f'conf>={c:.2f}':>22}" for c in (0.5, 0.7, 0.8, 0.9)))
-    for ratio in (-1.0, -2.0, -3.0, -4.0, -5.0, -6.0, -8.0):
-        cells = []
-        for confidence in (0.5, 0.7, 0.8, 0.9):
-            gate = dataclasses.replace(current, min_log_ratio=ratio, min_restored_confidence=confidence)
-            truth = [_safe_accepts(c, gate) for c in trial.lines_of("truth")]
-            liar = [not _safe_accepts(c, gate) for c in trial.lines_of("liar")]
-            cells.append(f"{np.mean(truth):>10.1%} / {np.mean(liar):>7.1%}  ")
-        print(f"{ratio:>14.1f}" + "".join(cells))
+    unmatched = sum(c.script == "unmatched" for c in trial.changed)
+    print(f"(not scored: {unmatched} changed readings of detections that match no true line)")
 
     print(
-        f"\nPolicies (safe: min_log_ratio {current.min_log_ratio}, min_restored_confidence "
-        f"{current.min_restored_confidence})"
+        "\nWitness 1, under the original crop: log-likelihood ratio restored vs original reading per changed character"
+    )
+    _witness(trial, "original_log_ratio")
+    print(
+        "\nWitness 2, under the restored crop: log-likelihood ratio original vs restored reading per changed character"
+    )
+    _witness(trial, "restored_log_ratio")
+    print("\nWitness 3, the pixels: inconsistency of the restoration with the original crop")
+    _witness(trial, "inconsistency")
+
+    current = GateConfig()
+    ratios = (-2.0, -3.0, -3.5, -4.0, -5.0, -6.0, -8.0)
+    bars = (2.5, 3.0, 3.25, 3.5, 3.75, 4.0, math.inf)
+    print(
+        f"\nSafe gate sweep: truth changes accepted / liar's lies refused (all scripts; "
+        f"max_restored_log_ratio {current.max_restored_log_ratio:g})"
+    )
+    print(f"{'min_log_ratio':>14}" + "".join(f"{f'incons<={b:g}':>17}" for b in bars))
+    for ratio in ratios:
+        cells = []
+        for bar in bars:
+            gate = dataclasses.replace(current, min_log_ratio=ratio, max_inconsistency=bar)
+            truth, liar = _shares(trial, gate)
+            cells.append(f"{truth:>7.1%} /{liar:>7.1%}")
+        print(f"{ratio:>14.1f}" + "".join(f"{cell:>17}" for cell in cells))
+    alone = dataclasses.replace(current, max_restored_log_ratio=0.0, max_inconsistency=math.inf)
+    print("The original crop's CTC ratio alone (the other two witnesses off):")
+    for ratio in ratios:
+        truth, liar = _shares(trial, dataclasses.replace(alone, min_log_ratio=ratio))
+        print(f"{ratio:>14.1f}{truth:>10.1%} /{liar:>7.1%}")
+    restored_bars = (0.0, -1.0, -2.0, -3.0, -5.0)
+    print("The restored crop's witness, at the default other bars:")
+    for bar in restored_bars:
+        truth, liar = _shares(trial, dataclasses.replace(current, max_restored_log_ratio=bar))
+        print(f"{'max_restored_log_ratio':>24} {bar:>5.1f}{truth:>10.1%} /{liar:>7.1%}")
+
+    print(
+        f"\nPolicies (safe: min_log_ratio {current.min_log_ratio:g}, max_restored_log_ratio "
+        f"{current.max_restored_log_ratio:g}, max_inconsistency {current.max_inconsistency:g})"
     )
     print(f"{'policy':<8}{'script':<8}{'truth accepted':>16}{'liar refused':>14}{'CER truth':>11}{'CER liar':>10}")
     for policy in GATE_POLICIES:
@@ -104,10 +140,19 @@ def main() -> int:
     if args.lines:
         print()
         for c in trial.changed:
-            ratio = "none" if c.log_ratio is None else f"{c.log_ratio:.2f}"
+            evidence = c.evidence
+            figures = (
+                "no evidence"
+                if evidence is None
+                else " ".join(
+                    "-" if v is None else f"{v:.2f}"
+                    for v in (evidence.original_log_ratio, evidence.restored_log_ratio, evidence.inconsistency)
+                )
+            )
+            kind = "lie" if c.restorer == "liar" and c.lie else "reads true" if c.restorer == "liar" else "correction"
             print(
-                f"{c.restorer:<6}{c.script:<6} {c.original!r} -> {c.restored!r} (truth {c.truth!r}) "
-                f"ratio {ratio} conf {c.restored_confidence:.2f} safe {'accepts' if c.accepted['safe'] else 'refuses'}"
+                f"{c.restorer:<6}{c.script:<6} {c.original!r} -> {c.restored!r} (truth {c.truth!r}, {kind}) "
+                f"evidence {figures} safe {'accepts' if c.accepted['safe'] else 'refuses'}"
             )
     return 0
 

@@ -102,7 +102,7 @@ def main() -> int:
         print(f"\ngate {policy}: {accepted} of {len(changed)} changed readings accepted")
         for line in result.page.lines if args.lines else changed:
             original, restored = line.reading("ocr_original"), line.reading("ocr_restored")
-            ratio = "-" if line.log_likelihood_ratio is None else f"{line.log_likelihood_ratio:.2f}"
+            evidence = f" [{line.evidence.describe()}]" if line.evidence is not None else ""
             expected = EXPECTED.get(reading_key(restored.text)) if restored is not None else None
             verdict = ""
             if policy == "safe" and expected is not None:
@@ -111,7 +111,7 @@ def main() -> int:
                 verdict = f"  [{'ok' if ok else 'WRONG'}: should {'accept' if expected else 'refuse'}]"
             print(
                 f"  {original.text!r} ({original.confidence:.2f}) -> {restored.text if restored else None!r} "
-                f"({restored.confidence if restored else 0:.2f}) ratio {ratio}: {line.decision}; {line.reason}{verdict}"
+                f"({restored.confidence if restored else 0:.2f}): {line.decision}; {line.reason}{evidence}{verdict}"
             )
     right = sum(judged.values())
     print(f"\nlines checked by eye, decided right by the safe gate: {right} of {len(judged)}")

@@ -2,26 +2,34 @@
 
 A diffusion restorer can draw crisp, confident, wrong characters, and confidence cannot
 tell a correction from a hallucination: measured on the official DiffTSR outputs,
-the restored crop of a mistake (泰→秦) read *more* confidently than the original. What
-can tell them apart is the original crop itself. A degraded glyph that the restoration
-corrected was ambiguous: the recogniser's per-frame CTC output on the original crop
-gives the corrected reading a likelihood close to its own best reading. A glyph the
-restoration invented is one those frames rule out.
+the restored crop of a mistake (泰→秦) read *more* confidently than the original. So a
+changed reading has to answer to three witnesses (:func:`weigh_evidence`):
 
-Per line the gate weighs, under the ORIGINAL crop's CTC output, the log-likelihood of
-the restored reading against the original reading, per changed character
-(:func:`weigh_evidence`). Policies:
+1. the original crop's CTC output: a degraded glyph that the restoration corrected was
+   ambiguous, so those frames give the restored reading a likelihood close to their own
+   best reading; a glyph the restoration invented is one they rule out
+   (``original_log_ratio``, per changed character);
+2. the restored crop's CTC output: a restoration worth taking rules the original
+   reading out; one that still reads both ways has not decided anything (the official
+   泰→秦 crop gives 泰 a third of 秦's likelihood; its real corrections, 1/400 or less)
+   (``restored_log_ratio``, per changed character);
+3. the pixels themselves: the restoration, degraded again, must explain the original
+   crop evenly along the line; a swapped glyph leaves a local blob the fit cannot
+   explain, also where the recogniser cannot tell the two apart (a diacritic, a case
+   change) (``inconsistency``, :mod:`difftsr_ocr.consistency`).
+
+Policies:
 
   safe    (default) an unchanged reading (equal up to whitespace and NFKC, e.g. full- and
           half-width punctuation) is restored when OCR reads the restored crop at least
           as confidently (within ``confidence_tolerance``). A changed reading is
-          restored when the original pixels support it (log-likelihood ratio per changed
-          character >= ``min_log_ratio``) and the restored crop reads clearly (confidence
-          >= ``min_restored_confidence``); or when a second, independent reader (the TDM
-          transcript of ``refine_text=True``, compared case-insensitively) reads the same
-          and the ratio is at least ``confirmed_min_log_ratio``. The TransOCR text prior
-          is never a second reader: it is the LR crop's reading that conditioned the
-          restoration. Everything else keeps the original pixels.
+          restored when all three witnesses agree: ``original_log_ratio >=
+          min_log_ratio``, ``restored_log_ratio <= max_restored_log_ratio`` and
+          ``inconsistency <= max_inconsistency``. A second, independent reader (the TDM
+          transcript of ``refine_text=True``, compared case-insensitively) that reads
+          the same lowers the first bar to ``confirmed_min_log_ratio``. The TransOCR text
+          prior is never a second reader: it is the LR crop's reading that conditioned
+          the restoration. Everything else keeps the original pixels.
   always  every restored crop is composited (what peers do)
   never   nothing is composited: analysis only
 
@@ -33,14 +41,20 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy as np
+
+from difftsr_ocr.consistency import inconsistency
 from difftsr_ocr.errors import ConfigError
 from difftsr_ocr.merge import edit_distance, reading_key, same_reading
 from difftsr_ocr.recognize.ctc import CTCFrames
-from difftsr_ocr.results import Reading
+from difftsr_ocr.results import Evidence, Reading
 
-__all__ = ["GATE_POLICIES", "Evidence", "GateConfig", "GateDecision", "decide", "weigh_evidence"]
+__all__ = ["GATE_POLICIES", "LOG_RATIO_FLOOR", "GateConfig", "GateDecision", "decide", "weigh_evidence"]
 
 GATE_POLICIES = ("safe", "always", "never")
+# A reading the frames cannot produce at all scores this per changed character (e^-100
+# is as impossible as a likelihood gets, and stays a number in JSON).
+LOG_RATIO_FLOOR = -100.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,40 +63,27 @@ class GateConfig:
     # Unchanged readings: restored OCR confidence must reach the original's minus this
     # (recognisers' scores wobble in the third decimal between near-identical crops).
     confidence_tolerance: float = 0.01
-    # Changed readings, calibrated with benchmarks/gate_calibration.py on 40 generated
-    # pages (369 changed readings): at -2.0 the liar's substitutions are refused 99.4% of
-    # the time and 44% of the truth restorer's corrections pass; -3.0 passes 66% and
-    # refuses 95.8%, -5.0 passes 92% and refuses 90.6%. A trust gate takes the safe end.
-    # The truth restorer's restored crops read at >= 0.94 (1st percentile).
-    min_log_ratio: float = -2.0
-    min_restored_confidence: float = 0.8
+    # Changed readings: the three witnesses' bars, calibrated with
+    # benchmarks/gate_calibration.py (README, "What the trust gate lets through").
+    min_log_ratio: float = -3.5
+    max_restored_log_ratio: float = -2.0
+    max_inconsistency: float = 3.5
     # With an independent second reader agreeing (the TDM transcript), the original
-    # pixels need only not rule the reading out: the liar's median is -11.4.
+    # pixels need only not rule the reading out: the liar's median is -11.6.
     confirmed_min_log_ratio: float = -8.0
 
     def __post_init__(self) -> None:
         if self.policy not in GATE_POLICIES:
             raise ConfigError(f"gate policy must be one of {', '.join(GATE_POLICIES)}, not {self.policy!r}")
-        for name in ("confidence_tolerance", "min_restored_confidence"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ConfigError(f"gate {name} must be within 0..1, not {getattr(self, name)}")
-        for name in ("min_log_ratio", "confirmed_min_log_ratio"):
+        if not 0.0 <= self.confidence_tolerance <= 1.0:
+            raise ConfigError(f"gate confidence_tolerance must be within 0..1, not {self.confidence_tolerance}")
+        for name in ("min_log_ratio", "max_restored_log_ratio", "confirmed_min_log_ratio"):
             if not getattr(self, name) <= 0.0:
                 raise ConfigError(f"gate {name} must be <= 0 (a log-likelihood ratio), not {getattr(self, name)}")
-
-
-@dataclasses.dataclass(frozen=True)
-class Evidence:
-    """What the original crop's CTC output says about a changed reading.
-
-    ``log_ratio``: log-likelihood of the restored reading minus that of the original
-    reading, divided by the number of changed characters (``changed``); ``None`` when
-    the frames cannot produce the restored reading at all, and ``note`` says why.
-    """
-
-    log_ratio: float | None
-    changed: int
-    note: str = ""
+        if not self.max_inconsistency >= 1.0:
+            raise ConfigError(
+                f"gate max_inconsistency must be >= 1 (a ratio to the typical residual), not {self.max_inconsistency}"
+            )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,20 +92,50 @@ class GateDecision:
     reason: str
 
 
-def weigh_evidence(frames: CTCFrames | None, original: str, restored: str) -> Evidence | None:
-    """The evidence of ``frames`` (the original crop's) for ``restored`` against ``original``; None without frames."""
-    if frames is None:
-        return None
-    changed = max(1, edit_distance(reading_key(restored), reading_key(original)))
-    unknown = frames.unknown_characters(restored)
+def _log_ratio(frames: CTCFrames, numerator: str, denominator: str, changed: int) -> tuple[float | None, str]:
+    """Per changed character, log P(numerator) - log P(denominator) under ``frames``; None and why when undefined.
+
+    ``denominator`` is the crop's own reading; a ``numerator`` the frames cannot produce
+    at all scores :data:`LOG_RATIO_FLOOR`.
+    """
+    unknown = frames.unknown_characters(numerator)
     if unknown:
-        return Evidence(None, changed, f"{unknown!r} is outside the recogniser's alphabet")
-    restored_ll, original_ll = frames.log_likelihood([restored, original])
-    if not math.isfinite(restored_ll):
-        return Evidence(None, changed, "the original crop has too few frames for it")
-    if not math.isfinite(original_ll):  # cannot happen for a recogniser's own reading; stay defined
-        return Evidence(0.0, changed)
-    return Evidence(float((restored_ll - original_ll) / changed), changed)
+        return None, f"{unknown!r} is outside the recogniser's alphabet"
+    top, bottom = frames.log_likelihood([numerator, denominator])
+    if not math.isfinite(bottom):
+        return None, f"the crop cannot produce its own reading {denominator!r}"
+    return max(LOG_RATIO_FLOOR, float((top - bottom) / changed)), ""
+
+
+def weigh_evidence(
+    original: Reading,
+    restored: Reading,
+    original_frames: CTCFrames | None,
+    restored_frames: CTCFrames | None,
+    original_crop: np.ndarray,
+    restored_crop: np.ndarray,
+) -> Evidence:
+    """What the original crop, the restored crop and their pixels say about ``restored`` against ``original``."""
+    changed = max(1, edit_distance(reading_key(restored.text), reading_key(original.text)))
+    ratios: list[float | None] = []
+    notes = []
+    for crop, frames, numerator, denominator in (
+        ("original", original_frames, restored.text, original.text),
+        ("restored", restored_frames, original.text, restored.text),
+    ):
+        ratio, note = _log_ratio(frames, numerator, denominator, changed) if frames is not None else (None, "")
+        ratios.append(ratio)
+        if frames is None:
+            notes.append(f"the recogniser gives no per-frame evidence for the {crop} crop")
+        elif note:
+            notes.append(f"{crop} crop: {note}")
+    return Evidence(
+        original_log_ratio=ratios[0],
+        restored_log_ratio=ratios[1],
+        inconsistency=inconsistency(original_crop, restored_crop),
+        changed=changed,
+        note="; ".join(notes),
+    )
 
 
 def decide(
@@ -114,7 +145,10 @@ def decide(
     evidence: Evidence | None,
     config: GateConfig | None = None,
 ) -> GateDecision:
-    """Whether a line's restored crop may replace its original pixels, and why."""
+    """Whether a line's restored crop may replace its original pixels, and why.
+
+    ``evidence`` is :func:`weigh_evidence`'s for a changed reading (None for an unchanged one).
+    """
     config = config or GateConfig()
     if config.policy == "always":
         return GateDecision(True, "policy always")
@@ -128,7 +162,6 @@ def decide(
                 f"OCR less confident on the restored crop ({restored.confidence:.2f} < {original.confidence:.2f})",
             )
         return GateDecision(True, "reads as the original")
-
     return _decide_change(original, restored, transcript, evidence, config)
 
 
@@ -141,22 +174,32 @@ def _decide_change(
         and transcript.source == "difftsr"
         and same_reading(transcript.text, restored.text, ignore_case=True)
     )
-    if evidence is None or evidence.log_ratio is None:
-        why = evidence.note if evidence is not None else "the recogniser gives no per-frame evidence"
-        if confirmed:
-            return GateDecision(True, f"{change}; the DiffTSR transcript confirms it ({why})")
-        return GateDecision(False, f"{change}; the original pixels cannot be weighed: {why}")
-    ratio = f"log-likelihood ratio {evidence.log_ratio:.2f} per changed character"
-    if evidence.log_ratio >= config.min_log_ratio and restored.confidence >= config.min_restored_confidence:
-        return GateDecision(True, f"{change}; the original pixels support it ({ratio})")
-    if confirmed and evidence.log_ratio >= config.confirmed_min_log_ratio:
-        return GateDecision(True, f"{change}; the DiffTSR transcript confirms it ({ratio})")
-    if evidence.log_ratio < config.min_log_ratio:
-        return GateDecision(
-            False, f"{change}; the original pixels do not support it ({ratio} < {config.min_log_ratio:g})"
-        )
-    return GateDecision(
-        False,
-        f"{change}; the restored crop does not read clearly "
-        f"(confidence {restored.confidence:.2f} < {config.min_restored_confidence:.2f}; {ratio})",
+    consistent = evidence is not None and (
+        evidence.inconsistency is None or evidence.inconsistency <= config.max_inconsistency
     )
+    if evidence is None or evidence.original_log_ratio is None or evidence.restored_log_ratio is None:
+        why = evidence.note if evidence is not None and evidence.note else "no evidence was weighed"
+        if confirmed and consistent:
+            # A recogniser without per-frame output (or a character outside its alphabet)
+            # leaves the second reader and the pixels as the witnesses.
+            return GateDecision(True, f"{change}; the DiffTSR transcript confirms it and the pixels allow it ({why})")
+        return GateDecision(False, f"{change}; the pixels cannot be weighed: {why}")
+    bar = config.confirmed_min_log_ratio if confirmed else config.min_log_ratio
+    failures = []
+    if evidence.original_log_ratio < bar:
+        failures.append(f"the original pixels rule it out ({evidence.original_log_ratio:.2f} < {bar:g})")
+    if evidence.restored_log_ratio > config.max_restored_log_ratio:
+        failures.append(
+            f"the restored crop still reads the original ({evidence.restored_log_ratio:.2f} > "
+            f"{config.max_restored_log_ratio:g})"
+        )
+    if evidence.inconsistency is not None and evidence.inconsistency > config.max_inconsistency:
+        failures.append(
+            f"the restoration does not explain the original pixels "
+            f"(inconsistency {evidence.inconsistency:.2f} > {config.max_inconsistency:g})"
+        )
+    if failures:
+        return GateDecision(False, f"{change}; {'; '.join(failures)}")
+    if confirmed:
+        return GateDecision(True, f"{change}; the DiffTSR transcript confirms it and the pixels allow it")
+    return GateDecision(True, f"{change}; the original and the restored pixels both support it")

@@ -61,8 +61,8 @@ def crop_seed(seed: int, page: int, line: int, chunk: int) -> int:
 class LineWork:
     """One line between the phases: where it is, its crop and chunks, and its readings so far.
 
-    ``original_frames`` is the recogniser's evidence on the original crop, which the
-    trust gate weighs a changed reading against.
+    ``original_frames`` / ``restored_frames`` are the recogniser's per-frame evidence on
+    the original and the restored crop, which the trust gate weighs a changed reading by.
     """
 
     region: TextRegion
@@ -74,6 +74,7 @@ class LineWork:
     original_frames: CTCFrames | None = None
     restored_crop: np.ndarray | None = None
     restored: Reading | None = None
+    restored_frames: CTCFrames | None = None
     transcript: Reading | None = None
     skipped: str | None = None
 
@@ -243,6 +244,7 @@ class Pipeline:
         _share_time(pages, "recognize", time.perf_counter() - started)
         for line, reading in zip(restored, readings, strict=True):
             line.restored = Reading("ocr_restored", reading.text, reading.confidence)
+            line.restored_frames = reading.frames
 
     # --- phase 3 -------------------------------------------------------------------------
 
@@ -294,7 +296,14 @@ class Pipeline:
         else:
             changed = not same_reading(work.restored.text, work.original.text)
             if changed:
-                evidence = weigh_evidence(work.original_frames, work.original.text, work.restored.text)
+                evidence = weigh_evidence(
+                    work.original,
+                    work.restored,
+                    work.original_frames,
+                    work.restored_frames,
+                    work.crop,
+                    work.restored_crop,
+                )
             verdict = decide(work.original, work.restored, work.transcript, evidence, self.config.gate)
             accepted, reason = verdict.restore, verdict.reason
             decision = "restored" if accepted else "kept_original"
@@ -317,7 +326,7 @@ class Pipeline:
             vertical=work.vertical,
             chunks=len(work.chunks),
             disagreements=merged.disagreements,
-            log_likelihood_ratio=evidence.log_ratio if evidence is not None else None,
+            evidence=evidence,
         )
         return line, accepted
 

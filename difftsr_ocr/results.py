@@ -15,6 +15,7 @@ from typing import Any
 __all__ = [
     "DECISIONS",
     "Document",
+    "Evidence",
     "Line",
     "Page",
     "Reading",
@@ -61,6 +62,49 @@ class Reading:
 
 
 @dataclasses.dataclass
+class Evidence:
+    """What the pixels say about a changed reading (see :mod:`difftsr_ocr.gate`).
+
+    ``original_log_ratio``: log-likelihood of the restored reading minus that of the
+    original reading under the ORIGINAL crop's CTC output, per changed character (near 0:
+    the original pixels allow the change; very negative: they rule it out).
+    ``restored_log_ratio``: log-likelihood of the original reading minus that of the
+    restored reading under the RESTORED crop's CTC output, per changed character (very
+    negative: the restoration rules the original reading out; near 0: it is ambiguous).
+    ``inconsistency``: how much more the worst part of the restoration disagrees with the
+    original pixels than its typical part (:func:`difftsr_ocr.consistency.inconsistency`).
+    A reading the frames cannot produce at all scores ``gate.LOG_RATIO_FLOOR`` (-100).
+    ``changed``: characters changed. ``note``: why a ratio is missing (None).
+    """
+
+    original_log_ratio: float | None
+    restored_log_ratio: float | None
+    inconsistency: float | None
+    changed: int
+    note: str = ""
+
+    def describe(self) -> str:
+        """The three witnesses in words, the missing ones shown as n/a with the note saying why."""
+
+        def figure(value: float | None) -> str:
+            return "n/a" if value is None else f"{value:.2f}"
+
+        text = (
+            f"per changed character, log-likelihood of the restored vs the original reading under the original "
+            f"crop {figure(self.original_log_ratio)}, of the original vs the restored reading under the restored "
+            f"crop {figure(self.restored_log_ratio)}; pixel inconsistency {figure(self.inconsistency)}"
+        )
+        return f"{text} ({self.note})" if self.note else text
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Evidence:
+        return cls(**_from_fields(cls, data, "evidence"))
+
+
+@dataclasses.dataclass
 class Line:
     """A text line: where it is, what it says, and how that was decided.
 
@@ -69,9 +113,8 @@ class Line:
     ``text`` / ``confidence``: the merged result. ``readings``: every source that read it.
     ``decision`` / ``reason``: what the trust gate did with the restored pixels.
     ``disagreements``: what other readings saw beyond ``text`` (for a changed line, the
-    original reading's characters too). ``log_likelihood_ratio``: the trust gate's
-    evidence for a changed reading (per changed character, restored vs original reading,
-    under the original crop's CTC output; see :mod:`difftsr_ocr.gate`), None otherwise.
+    original reading's characters too). ``evidence``: what the trust gate weighed for a
+    changed reading (:class:`Evidence`), None when the reading did not change.
     """
 
     polygon: list[list[float]]
@@ -83,7 +126,7 @@ class Line:
     vertical: bool = False
     chunks: int = 1
     disagreements: list[str] = dataclasses.field(default_factory=list)
-    log_likelihood_ratio: float | None = None
+    evidence: Evidence | None = None
 
     def __post_init__(self) -> None:
         if self.decision not in DECISIONS:
@@ -102,12 +145,15 @@ class Line:
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["readings"] = [r.to_dict() for r in self.readings]
+        data["evidence"] = self.evidence.to_dict() if self.evidence is not None else None
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Line:
         fields = _from_fields(cls, data, "line")
         fields["readings"] = [Reading.from_dict(r) for r in fields.get("readings", [])]
+        if fields.get("evidence") is not None:
+            fields["evidence"] = Evidence.from_dict(fields["evidence"])
         fields["polygon"] = [[float(x), float(y)] for x, y in fields["polygon"]]
         return cls(**fields)
 

@@ -23,6 +23,7 @@ from difftsr_ocr.evaluation.synthetic import SyntheticPage
 from difftsr_ocr.gate import GATE_POLICIES
 from difftsr_ocr.merge import same_reading
 from difftsr_ocr.pipeline import Pipeline, PreparedPage
+from difftsr_ocr.results import Evidence
 
 __all__ = ["RESTORERS", "ChangedLine", "GateTrial", "run_gate_trial"]
 
@@ -39,8 +40,13 @@ class ChangedLine:
     original: str
     restored: str
     restored_confidence: float
-    log_ratio: float | None
+    evidence: Evidence | None
     accepted: dict[str, bool]
+
+    @property
+    def lie(self) -> bool:
+        """Whether the restored reading says something the truth does not (a liar's redraw can still read true)."""
+        return not same_reading(self.restored, self.truth)
 
 
 @dataclasses.dataclass
@@ -55,7 +61,19 @@ class GateTrial:
     lines: int = 0
 
     def lines_of(self, restorer: str, script: str = "all") -> list[ChangedLine]:
-        return [c for c in self.changed if c.restorer == restorer and script in ("all", c.script)]
+        """``restorer``'s changed readings of true lines in ``script``; for the liar, only those that lie.
+
+        A detection that matches no true line (a fragment, two lines at once) has no
+        truth to correct towards, so its changes count for neither restorer.
+        """
+        return [
+            c
+            for c in self.changed
+            if c.restorer == restorer
+            and c.script != "unmatched"
+            and script in ("all", c.script)
+            and (restorer != "liar" or c.lie)
+        ]
 
     def accepted_share(self, restorer: str, policy: str, script: str = "all") -> float:
         """Share of ``restorer``'s changed readings that ``policy`` let in (nan when there are none)."""
@@ -111,7 +129,7 @@ def run_gate_trial(
                         original=line.original.text,
                         restored=line.restored.text,
                         restored_confidence=line.restored.confidence,
-                        log_ratio=first.log_likelihood_ratio,
+                        evidence=first.evidence,
                         accepted={p: r.page.lines[number].decision == "restored" for p, r in results.items()},
                     )
                 )

@@ -171,11 +171,8 @@ def _report_item(item: ReportItem) -> str:
         f"<p>Result: <b>{escape(line.text)}</b> ({line.confidence:.0%}), decision: {escape(line.decision)}</p>",
         f"<p>Reason: {reason}</p>",
     ]
-    if line.log_likelihood_ratio is not None:
-        details.append(
-            f"<p>Evidence in the original pixels: log-likelihood ratio {line.log_likelihood_ratio:.2f}"
-            " per changed character (restored vs original reading)</p>"
-        )
+    if line.evidence is not None:
+        details.append(f"<p>Evidence: {escape(line.evidence.describe())}</p>")
     if line.disagreements:
         details.append(f"<p>Readings that differ from the result: {escape(', '.join(line.disagreements))}</p>")
     return (

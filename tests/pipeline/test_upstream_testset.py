@@ -58,24 +58,34 @@ def _line(result: PageResult, original: str):
     return next(line for line in result.page.lines if line.reading("ocr_original").text == original)
 
 
-def test_the_gate_accepts_a_real_correction_and_says_what_it_replaced(safe_result: PageResult) -> None:
-    line = _line(safe_result, "□水鸡排")
-    assert line.reading("ocr_restored").text == "口水鸡排"
-    assert line.decision == "restored" and line.text == "口水鸡排"
-    assert line.disagreements == ["ocr_original: □"]
-    assert line.log_likelihood_ratio is not None and line.log_likelihood_ratio > -2.0
+@pytest.mark.parametrize(("original", "corrected"), [("□水鸡排", "口水鸡排"), ("特色家家舞", "特色农家菜")])
+def test_the_gate_accepts_a_real_correction_and_says_what_it_replaced(
+    safe_result: PageResult, original: str, corrected: str
+) -> None:
+    # Both checked by eye: the degraded glyphs were ambiguous, the restoration is not.
+    line = _line(safe_result, original)
+    assert line.reading("ocr_restored").text == corrected
+    assert line.decision == "restored" and line.text == corrected
+    assert line.disagreements and line.disagreements[0].startswith("ocr_original: ")
+    evidence = line.evidence
+    assert evidence is not None and evidence.original_log_ratio is not None and evidence.restored_log_ratio is not None
+    assert evidence.original_log_ratio >= -3.5 and evidence.restored_log_ratio < -5.0
+    assert evidence.inconsistency is not None and evidence.inconsistency < 3.0
 
 
 def test_the_gate_refuses_a_confident_mistake(safe_result: PageResult) -> None:
-    # DiffTSR turned 泰 into 秦 (checked by eye); the restored crop reads it at 0.91.
+    # DiffTSR turned 泰 into 秦 (checked by eye): the restored crop reads 秦 at 0.91, yet
+    # still gives 泰 a third of 秦's likelihood. The original pixels alone cannot tell.
     line = _line(safe_result, "泰芒了")
     assert line.reading("ocr_restored").text == "秦芒了"
     assert line.decision == "kept_original" and line.text == "泰芒了"
     assert line.disagreements == ["ocr_restored: 秦"]
-    assert "do not support" in line.reason and line.log_likelihood_ratio < -2.0
+    assert "still reads the original" in line.reason
+    assert line.evidence is not None and line.evidence.restored_log_ratio is not None
+    assert line.evidence.restored_log_ratio > -2.0
 
 
 def test_every_line_that_changed_says_so(safe_result: PageResult) -> None:
     for line in safe_result.page.lines:
         if line.text != line.reading("ocr_original").text:
-            assert line.decision == "restored" and line.disagreements and line.log_likelihood_ratio is not None
+            assert line.decision == "restored" and line.disagreements and line.evidence is not None

@@ -30,7 +30,7 @@ from difftsr_ocr.export import (
 )
 from difftsr_ocr.export.layout import line_frame, word_layout
 from difftsr_ocr.export.preview import DECISION_COLOURS, MAX_PREVIEW_WIDTH
-from difftsr_ocr.results import Document, Line, Page, Reading
+from difftsr_ocr.results import Document, Evidence, Line, Page, Reading
 
 ALTO = "{http://www.loc.gov/standards/alto/ns-v4#}"
 XHTML = "{http://www.w3.org/1999/xhtml}"
@@ -47,7 +47,7 @@ SKEWED = Line(
     decision="kept_original",
     reason="restored reading changed 3 characters",
     disagreements=["ocr_restored: ï"],
-    log_likelihood_ratio=-3.25,
+    evidence=Evidence(original_log_ratio=-3.25, restored_log_ratio=-11.5, inconsistency=2.125, changed=3),
 )
 # A vertical column as results store it: the ring starts at the page top-right, so the
 # first edge runs down the page (the reading direction after the upright turn).
@@ -374,7 +374,8 @@ def test_report_shows_crops_readings_and_reason() -> None:
     assert "Ünïcödé &quot;quotes&quot; &lt;b&gt;&amp;amp;" in html and "88%" in html
     assert "Ünïcödé quotes" in html and "62%" in html
     assert "restored reading changed 3 characters" in html and "ocr_restored: ï" in html
-    assert "log-likelihood ratio -3.25" in html, "the gate's evidence is shown"
+    assert "original crop -3.25" in html and "restored crop -11.50" in html, "the gate's evidence is shown"
+    assert "pixel inconsistency 2.12" in html
     assert "<b>" not in html.replace("<b>Ünïcödé", "").replace("<b>x</b>", ""), "reading text must be escaped"
     uris = re.findall(r'src="(data:image/png;base64,[^"]+)"', html)
     assert len(uris) == 3, "two crops for the first item, one for the unrestored second"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from difftsr_ocr.errors import ConfigError
-from difftsr_ocr.gate import GateConfig, decide, weigh_evidence
+from difftsr_ocr.gate import LOG_RATIO_FLOOR, GateConfig, decide, weigh_evidence
 from difftsr_ocr.merge import (
     char_error_rate,
     edit_distance,
@@ -16,7 +18,7 @@ from difftsr_ocr.merge import (
     unseen_fragments,
 )
 from difftsr_ocr.recognize.ctc import CTCFrames, vocabulary_index
-from difftsr_ocr.results import Reading
+from difftsr_ocr.results import Evidence, Reading
 
 
 @pytest.mark.parametrize(
@@ -99,49 +101,98 @@ def _frames(columns: list[dict[str, float]]) -> CTCFrames:
     return CTCFrames.from_probs(np.array(rows), VOCABULARY)
 
 
-def _gate(original: str, restored: str, frames: CTCFrames, transcript: Reading | None = None, confidence=0.99):
-    evidence = weigh_evidence(frames, original, restored)
-    return decide(
-        Reading("ocr_original", original, 0.8), Reading("ocr_restored", restored, confidence), transcript, evidence
-    ), evidence
+# One crop stands for both the original and the restored pixels where a test is about
+# the recogniser's evidence: a crop always explains itself (inconsistency 1).
+_CROP = np.tile(np.linspace(0, 255, 64, dtype=np.uint8)[None, :, None], (16, 1, 3))
+
+
+def _gate(
+    original: str,
+    restored: str,
+    original_frames: CTCFrames,
+    restored_frames: CTCFrames,
+    transcript: Reading | None = None,
+):
+    first, second = Reading("ocr_original", original, 0.8), Reading("ocr_restored", restored, 0.99)
+    evidence = weigh_evidence(first, second, original_frames, restored_frames, _CROP, _CROP)
+    return decide(first, second, transcript, evidence), evidence
+
+
+INVOLCE = [{"I": 0.99}, {"n": 0.99}, {"v": 0.99}, {"o": 0.99}, {"l": 0.55, "i": 0.44}, {"c": 0.99}, {"e": 0.99}]
+INVOICE = [{"I": 0.99}, {"n": 0.99}, {"v": 0.99}, {"o": 0.99}, {"i": 0.99, "l": 0.005}, {"c": 0.99}, {"e": 0.99}]
 
 
 def test_a_correction_of_an_ambiguous_glyph_is_accepted() -> None:
-    # The degraded "i" reads as "l" a little more often than as "i": the pixels allow both.
-    frames = _frames(
-        [{"I": 0.99}, {"n": 0.99}, {"v": 0.99}, {"o": 0.99}, {"l": 0.55, "i": 0.44}, {"c": 0.99}, {"e": 0.99}]
-    )
-    decision, evidence = _gate("Involce", "Invoice", frames)
-    assert decision.restore and "support" in decision.reason
-    assert evidence is not None and -1.0 < evidence.log_ratio < 0.0
+    # The degraded "i" reads as "l" a little more often than as "i": the original pixels
+    # allow both, and the restored crop rules "l" out.
+    decision, evidence = _gate("Involce", "Invoice", _frames(INVOLCE), _frames(INVOICE))
+    assert decision.restore and "both support it" in decision.reason
+    assert evidence.original_log_ratio is not None and -1.0 < evidence.original_log_ratio < 0.0
+    assert evidence.restored_log_ratio is not None and evidence.restored_log_ratio < -4.0
+    assert evidence.inconsistency == 1.0 and evidence.changed == 1
 
 
-def test_a_glyph_the_original_pixels_rule_out_is_refused_however_confident() -> None:
-    frames = _frames([{"泰": 0.97, "秦": 0.02}, {"芒": 0.99}, {"了": 0.99}])
-    decision, evidence = _gate("泰芒了", "秦芒了", frames, confidence=1.0)
-    assert not decision.restore and "do not support" in decision.reason
-    assert evidence is not None and evidence.log_ratio < GateConfig().min_log_ratio
+def test_a_glyph_the_original_pixels_rule_out_is_refused_however_clear_the_restoration() -> None:
+    original = _frames([{"泰": 0.97, "秦": 0.02}, {"芒": 0.99}, {"了": 0.99}])
+    restored = _frames([{"秦": 0.99, "泰": 0.001}, {"芒": 0.99}, {"了": 0.99}])
+    decision, evidence = _gate("泰芒了", "秦芒了", original, restored)
+    assert not decision.restore and "original pixels rule it out" in decision.reason
+    assert evidence.original_log_ratio is not None and evidence.original_log_ratio < GateConfig().min_log_ratio
+
+
+def test_a_restoration_that_still_reads_the_original_is_refused() -> None:
+    # What the official DiffTSR did to 泰: a glyph between the two, read as 秦 but barely.
+    original = _frames([{"泰": 0.7, "秦": 0.25}, {"芒": 0.99}, {"了": 0.99}])
+    restored = _frames([{"秦": 0.6, "泰": 0.35}, {"芒": 0.99}, {"了": 0.99}])
+    decision, evidence = _gate("泰芒了", "秦芒了", original, restored)
+    assert not decision.restore and "still reads the original" in decision.reason
+    assert evidence.original_log_ratio is not None and evidence.original_log_ratio > GateConfig().min_log_ratio
+
+
+def test_a_restoration_that_does_not_explain_the_original_pixels_is_refused() -> None:
+    original, restored = Reading("ocr_original", "Involce", 0.8), Reading("ocr_restored", "Invoice", 0.99)
+    evidence = Evidence(original_log_ratio=-0.2, restored_log_ratio=-9.0, inconsistency=12.0, changed=1)
+    decision = decide(original, restored, None, evidence)
+    assert not decision.restore and "does not explain the original pixels" in decision.reason
+    consistent = dataclasses.replace(evidence, inconsistency=2.0)
+    assert decide(original, restored, None, consistent).restore
 
 
 def test_only_an_independent_reader_confirms_and_case_does_not_matter_to_it() -> None:
-    frames = _frames([{"泰": 0.97, "秦": 0.02}, {"芒": 0.99}, {"了": 0.99}])
-    assert not _gate("泰芒了", "秦芒了", frames, Reading("text_prior", "秦芒了", 0.9))[0].restore
-    decision, _ = _gate("泰芒了", "秦芒了", frames, Reading("difftsr", "秦芒了", 0.9))
+    original = _frames([{"泰": 0.97, "秦": 0.02}, {"芒": 0.99}, {"了": 0.99}])
+    restored = _frames([{"秦": 0.99, "泰": 0.001}, {"芒": 0.99}, {"了": 0.99}])
+    assert not _gate("泰芒了", "秦芒了", original, restored, Reading("text_prior", "秦芒了", 0.9))[0].restore
+    decision, _ = _gate("泰芒了", "秦芒了", original, restored, Reading("difftsr", "秦芒了", 0.9))
     assert decision.restore and "transcript confirms" in decision.reason
     latin = _frames(
-        [{"I": 0.99}, {"n": 0.99}, {"v": 0.99}, {"o": 0.99}, {"l": 0.98, "i": 0.01}, {"c": 0.99}, {"e": 0.99}]
+        [{"I": 0.99}, {"n": 0.99}, {"v": 0.99}, {"o": 0.99}, {"l": 0.99, "i": 0.002}, {"c": 0.99}, {"e": 0.99}]
     )
-    assert _gate("Involce", "Invoice", latin, Reading("difftsr", "invoice", 0.7))[0].restore
+    assert not _gate("Involce", "Invoice", latin, _frames(INVOICE))[0].restore
+    assert _gate("Involce", "Invoice", latin, _frames(INVOICE), Reading("difftsr", "invoice", 0.7))[0].restore
 
 
-def test_an_impossible_or_unweighable_change_needs_a_second_reader() -> None:
+def test_a_change_that_cannot_be_weighed_needs_a_second_reader_and_consistent_pixels() -> None:
     frames = _frames([{"泰": 0.99}, {"芒": 0.99}])
-    decision, evidence = _gate("泰芒", "泰芒X", frames)
-    assert evidence is not None and evidence.log_ratio is None and "alphabet" in evidence.note
+    decision, evidence = _gate("泰芒", "泰芒X", frames, frames)
+    assert evidence.original_log_ratio is None and "alphabet" in evidence.note
     assert not decision.restore and "cannot be weighed" in decision.reason
     original, restored = Reading("ocr_original", "泰芒", 0.8), Reading("ocr_restored", "秦芒", 0.99)
     assert not decide(original, restored, None, None).restore
-    assert decide(original, restored, Reading("difftsr", "秦芒", 0.9), None).restore
+    assert not decide(original, restored, Reading("difftsr", "秦芒", 0.9), None).restore
+    frameless = Evidence(None, None, inconsistency=1.8, changed=1, note="no per-frame evidence")
+    assert decide(original, restored, Reading("difftsr", "秦芒", 0.9), frameless).restore
+    assert not decide(original, restored, None, frameless).restore
+    assert not decide(
+        original, restored, Reading("difftsr", "秦芒", 0.9), dataclasses.replace(frameless, inconsistency=9.0)
+    ).restore
+
+
+def test_a_reading_the_frames_cannot_produce_scores_the_floor() -> None:
+    # Three characters cannot come out of two frames.
+    frames = _frames([{"泰": 0.99}])
+    decision, evidence = _gate("泰", "泰芒了", frames, _frames([{"泰": 0.99}, {"芒": 0.99}, {"了": 0.99}]))
+    assert evidence.original_log_ratio == LOG_RATIO_FLOOR
+    assert not decision.restore
 
 
 def test_whitespace_and_width_forms_are_no_change() -> None:
@@ -166,3 +217,5 @@ def test_policies() -> None:
         GateConfig(policy="sometimes")
     with pytest.raises(ConfigError, match="min_log_ratio"):
         GateConfig(min_log_ratio=1.0)
+    with pytest.raises(ConfigError, match="max_inconsistency"):
+        GateConfig(max_inconsistency=0.5)
