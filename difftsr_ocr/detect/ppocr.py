@@ -15,8 +15,8 @@ import numpy as np
 
 from difftsr_ocr.detect.base import TextRegion, check_page_image, sort_reading_order
 from difftsr_ocr.detect.postprocess import DBPostProcessor
-from difftsr_ocr.detect.session import create_session, resolve_model_path
 from difftsr_ocr.errors import ConfigError
+from difftsr_ocr.runtime.onnx import create_session, resolve_model_path
 
 __all__ = ["DEFAULT_DET_MODEL", "PPOCRDetector", "resize_for_detection"]
 

@@ -21,7 +21,11 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from difftsr_ocr.detect.paddle import (
+from difftsr_ocr.errors import ConfigError, WeightsError
+from difftsr_ocr.recognize.base import Recognition, check_crops, trim_frame
+from difftsr_ocr.recognize.ppocr import DEFAULT_REC_MODEL, load_character_list
+from difftsr_ocr.runtime.onnx import create_session, resolve_model_path
+from difftsr_ocr.runtime.paddle import (
     CONFIG_FILE,
     check_paddle_model_dir,
     import_paddleocr,
@@ -29,10 +33,6 @@ from difftsr_ocr.detect.paddle import (
     paddle_engine_config,
     place_onnx_model,
 )
-from difftsr_ocr.detect.session import create_session, resolve_model_path
-from difftsr_ocr.errors import ConfigError, WeightsError
-from difftsr_ocr.recognize.base import Recognition, check_crops, trim_frame
-from difftsr_ocr.recognize.ppocr import DEFAULT_REC_MODEL, load_character_list
 
 __all__ = ["DEFAULT_PADDLE_REC_MODEL_NAME", "PaddleRecognizer", "write_paddle_rec_model_dir"]
 

@@ -20,10 +20,10 @@ from typing import cast
 import cv2
 import numpy as np
 
-from difftsr_ocr.detect.session import create_session, resolve_model_path
 from difftsr_ocr.errors import ConfigError, WeightsError
 from difftsr_ocr.recognize.base import Recognition, check_crops, trim_frame
 from difftsr_ocr.recognize.ctc import CTCFrames, vocabulary_index
+from difftsr_ocr.runtime.onnx import create_session, resolve_model_path
 
 __all__ = ["DEFAULT_REC_MODEL", "PPOCRRecognizer", "ctc_greedy_decode", "load_character_list"]
 

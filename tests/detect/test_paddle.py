@@ -16,19 +16,15 @@ import numpy as np
 import pytest
 import yaml
 
-from difftsr_ocr.detect.paddle import (
-    PaddleDetector,
-    import_paddleocr,
-    paddle_device,
-    write_paddle_det_model_dir,
-)
+from difftsr_ocr.detect.paddle import PaddleDetector, write_paddle_det_model_dir
 from difftsr_ocr.detect.ppocr import PPOCRDetector
-from difftsr_ocr.detect.session import create_session, rapidocr_model_path
 from difftsr_ocr.errors import ConfigError, WeightsError
 from difftsr_ocr.evaluation.metrics import polygon_iou
 from difftsr_ocr.evaluation.synthetic import TruthLine
 from difftsr_ocr.recognize.paddle import PaddleRecognizer, write_paddle_rec_model_dir
 from difftsr_ocr.recognize.ppocr import PPOCRRecognizer, load_character_list
+from difftsr_ocr.runtime.onnx import create_session, rapidocr_model_path
+from difftsr_ocr.runtime.paddle import import_paddleocr, paddle_device
 from tests.layouts import crop_line, detection_page, render_rotated_block
 
 Page = tuple[np.ndarray, list[TruthLine]]

@@ -236,7 +236,7 @@ def test_corrupt_model_is_a_weights_error(tmp_path) -> None:
 
 
 def test_detector_model_cannot_recognize() -> None:
-    from difftsr_ocr.detect.session import rapidocr_model_path
+    from difftsr_ocr.runtime.onnx import rapidocr_model_path
 
     with pytest.raises(WeightsError, match="character"):
         PPOCRRecognizer(model_path=rapidocr_model_path("PP-OCRv6_det_small.onnx"))
@@ -281,7 +281,7 @@ def test_bad_inputs_are_input_errors(detector: PPOCRDetector, recognizer: PPOCRR
 
 
 def test_session_logs_the_providers_used(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="difftsr_ocr.detect.session"):
+    with caplog.at_level(logging.INFO, logger="difftsr_ocr.runtime.onnx"):
         PPOCRDetector(threads=1)
     assert "CPUExecutionProvider" in caplog.text
 
