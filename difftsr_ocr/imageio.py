@@ -8,15 +8,22 @@ its EXIF and DPI, so it can replace the original in an archive.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import logging
 import os
+import stat
+import threading
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from difftsr_ocr.errors import InputImageError
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -43,6 +50,9 @@ _UNDO_ORIENTATION = {
     8: Image.Transpose.ROTATE_270,
 }
 _EXIF_ORIENTATION = 0x0112
+# Pillow refuses images over its own global limit (2 x Image.MAX_IMAGE_PIXELS) whatever
+# ours says; while a file is opened, the global follows ours (our check runs first).
+_PILLOW_LIMIT = threading.Lock()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,25 +89,60 @@ def _to_rgb(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
     return np.asarray(image.convert("RGB")), None
 
 
+def _check_regular_file(path: Path) -> None:
+    """Refuse what is not a regular file before opening it: reading a FIFO or a device blocks forever."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise InputImageError(f"{path}: no such file; check the path") from None
+    except OSError as error:
+        raise InputImageError(f"{path}: cannot be read ({error.strerror}); check its permissions") from None
+    if stat.S_ISDIR(mode):
+        raise InputImageError(f"{path}: is a folder; pass image files (or use a batch job for folders)")
+    if not stat.S_ISREG(mode):
+        raise InputImageError(f"{path}: not a regular file (a pipe, socket or device); pass an image file")
+
+
+@contextlib.contextmanager
+def _opened(path: Path, max_pixels: int) -> Iterator[Image.Image]:
+    """``Image.open`` under our pixel limit instead of Pillow's (the caller checks each frame against it)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with _PILLOW_LIMIT:
+            pillow_limit = Image.MAX_IMAGE_PIXELS
+            # Pillow refuses at twice its setting: half of ours keeps it from firing below ours.
+            Image.MAX_IMAGE_PIXELS = max(pillow_limit or 0, max_pixels // 2 + 1)
+            try:
+                image = Image.open(path)
+            finally:
+                Image.MAX_IMAGE_PIXELS = pillow_limit
+        with image:
+            yield image
+
+
+def _check_size(path: Path, image: Image.Image, max_pixels: int, page: int | None = None) -> None:
+    width, height = image.size
+    if width * height > max_pixels:
+        where = f"{path}" if page is None else f"{path}: page {page}"
+        raise InputImageError(
+            f"{where}: {width}x{height} px is over the {max_pixels:,} pixel limit; "
+            "downscale it or raise max_image_pixels in the config"
+        )
+
+
 def load_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> PageImage:
     """Read an image file as an upright RGB page; a bad file is one InputImageError line."""
     path = Path(path)
+    _check_regular_file(path)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                width, height = image.size
-                if width * height > max_pixels:
-                    raise InputImageError(
-                        f"{path}: {width}x{height} px is over the {max_pixels:,} pixel limit; "
-                        "downscale it or raise max_image_pixels in the config"
-                    )
-                image.load()
-                orientation = int(image.getexif().get(_EXIF_ORIENTATION, 1))
-                exif = image.info.get("exif")
-                dpi = image.info.get("dpi")
-                mode, file_format = image.mode, image.format
-                upright = ImageOps.exif_transpose(image)
+        with _opened(path, max_pixels) as image:
+            _check_size(path, image, max_pixels)
+            image.load()
+            orientation = int(image.getexif().get(_EXIF_ORIENTATION, 1))
+            exif = image.info.get("exif")
+            dpi = image.info.get("dpi")
+            mode, file_format = image.mode, image.format
+            upright = ImageOps.exif_transpose(image)
     except FileNotFoundError:
         raise InputImageError(f"{path}: no such file; check the path") from None
     except IsADirectoryError:
@@ -175,7 +220,17 @@ def save_like(pixels: np.ndarray, like: PageImage, path: str | os.PathLike[str])
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial" + path.suffix)
-    image.save(partial, format=Image.registered_extensions().get(path.suffix.lower()), **options)
+    file_format = Image.registered_extensions().get(path.suffix.lower())
+    try:
+        image.save(partial, format=file_format, **options)
+    except OSError as error:
+        if image.mode in ("RGB", "RGBA") or "cannot write mode" not in str(error):
+            partial.unlink(missing_ok=True)
+            raise
+        # The input's mode (CMYK, LA, ...) does not fit the output's format: keep the pixels.
+        fallback = "RGBA" if "A" in image.mode else "RGB"
+        logger.warning("%s: %s cannot hold mode %s; written as %s", path, file_format, image.mode, fallback)
+        image.convert(fallback).save(partial, format=file_format, **options)
     os.replace(partial, path)
 
 
@@ -189,13 +244,23 @@ def _render_pdf(path: Path, dpi: float, max_pixels: int) -> list[PageImage]:
     pages = []
     try:
         for number in range(len(document)):
-            page = document[number]
+            try:
+                page = document[number]
+            except (pypdfium2.PdfiumError, OSError, ValueError) as error:
+                raise InputImageError(
+                    f"{path}: page {number + 1} is damaged ({error}); repair or re-export the PDF"
+                ) from None
             width, height = page.get_size()  # points
             if width * height * (dpi / 72.0) ** 2 > max_pixels:
                 raise InputImageError(
                     f"{path}: page {number + 1} at {dpi:g} dpi is over the pixel limit; lower --pdf-dpi"
                 )
-            bitmap = page.render(scale=dpi / 72.0).to_pil().convert("RGB")
+            try:
+                bitmap = page.render(scale=dpi / 72.0).to_pil().convert("RGB")
+            except (pypdfium2.PdfiumError, OSError, ValueError) as error:
+                raise InputImageError(
+                    f"{path}: page {number + 1} cannot be rendered ({error}); repair or re-export the PDF"
+                ) from None
             pages.append(
                 PageImage(pixels=np.asarray(bitmap), source=f"{path}#page={number + 1}", dpi=(dpi, dpi), format="PDF")
             )
@@ -209,30 +274,38 @@ def _render_pdf(path: Path, dpi: float, max_pixels: int) -> list[PageImage]:
 def load_pages(
     path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS, pdf_dpi: float = 200.0
 ) -> list[PageImage]:
-    """Every page of a file: one for most images, each frame of a multi-page TIFF, each page of a PDF."""
+    """Every page of a file: one for most images, each frame of a multi-page TIFF, each page of a PDF.
+
+    Every page is checked against ``max_pixels``; a damaged later page fails the whole
+    file with one InputImageError line naming the page.
+    """
     path = Path(path)
+    _check_regular_file(path)
     if path.suffix.lower() == ".pdf":
         return _render_pdf(path, pdf_dpi, max_pixels)
     first = load_image(path, max_pixels)
-    with Image.open(path) as image:
-        frames = getattr(image, "n_frames", 1)
-        if frames == 1:
-            return [first]
-        pages = [first]
-        for number, frame in enumerate(ImageSequence.Iterator(image)):
-            if number == 0:
-                continue
-            upright = ImageOps.exif_transpose(frame)
-            pixels, alpha = _to_rgb(upright)
-            pages.append(
-                PageImage(
-                    pixels=np.ascontiguousarray(pixels),
-                    source=f"{path}#page={number + 1}",
-                    mode=frame.mode,
-                    alpha=alpha,
-                    format=first.format,
+    pages = [first]
+    number = 1
+    try:
+        with _opened(path, max_pixels) as image:
+            for number in range(2, getattr(image, "n_frames", 1) + 1):
+                image.seek(number - 1)
+                _check_size(path, image, max_pixels, page=number)
+                upright = ImageOps.exif_transpose(image)
+                pixels, alpha = _to_rgb(upright)
+                pages.append(
+                    PageImage(
+                        pixels=np.ascontiguousarray(pixels),
+                        source=f"{path}#page={number}",
+                        mode=image.mode,
+                        alpha=alpha,
+                        format=first.format,
+                    )
                 )
-            )
+    except Image.DecompressionBombError:
+        raise InputImageError(f"{path}: page {number} is too large to decode safely; downscale it first") from None
+    except (OSError, SyntaxError, ValueError, TypeError, EOFError) as error:
+        raise InputImageError(f"{path}: page {number} is damaged ({error}); re-export the file") from None
     return pages
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 from PIL import Image
 
 from difftsr_ocr.errors import InputImageError
-from difftsr_ocr.imageio import load_image, page_from_array, save_like
+from difftsr_ocr.imageio import load_image, load_pages, page_from_array, save_like
 
 
 def _gradient(width: int = 60, height: int = 40) -> np.ndarray:
@@ -104,3 +105,59 @@ def test_arrays_of_other_types() -> None:
     assert page_from_array(np.full((5, 6, 3), 65535, np.uint16)).pixels.max() == 255
     with pytest.raises(InputImageError, match="expected a non-empty"):
         page_from_array(np.zeros((0, 0)))
+
+
+def test_a_pipe_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "scan.png"
+    os.mkfifo(fifo)
+    # Opening a FIFO for reading blocks until a writer comes: the check must not open it.
+    with pytest.raises(InputImageError, match="not a regular file"):
+        load_image(fifo)
+    with pytest.raises(InputImageError, match="not a regular file"):
+        load_pages(fifo)
+
+
+def test_our_pixel_limit_replaces_pillows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "page.png"
+    Image.fromarray(_gradient(100, 100)).save(path)
+    # Pillow alone refuses this image (over twice its limit); our higher limit admits it.
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    with pytest.raises(Image.DecompressionBombError), Image.open(path):
+        pass
+    assert load_image(path, max_pixels=20_000).pixels.shape == (100, 100, 3)
+    assert Image.MAX_IMAGE_PIXELS == 1000, "Pillow's own setting is left as it was"
+
+
+def _tiff(path: Path, sizes: list[tuple[int, int]]) -> None:
+    frames = [Image.fromarray(_gradient(width, height)) for width, height in sizes]
+    frames[0].save(path, save_all=True, append_images=frames[1:])
+
+
+def test_every_page_of_a_tiff_is_checked_against_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "pages.tiff"
+    _tiff(path, [(60, 40), (60, 40), (300, 200)])
+    assert len(load_pages(path, max_pixels=100_000)) == 3
+    with pytest.raises(InputImageError, match=r"page 3: 300x200 px is over the 10,000 pixel limit"):
+        load_pages(path, max_pixels=10_000)
+
+
+def test_a_damaged_later_page_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "pages.tiff"
+    _tiff(path, [(60, 40), (60, 40), (60, 40)])
+    data = bytearray(path.read_bytes())
+    # Cut the file inside the last page's pixels: the first pages still decode.
+    path.write_bytes(bytes(data[: len(data) - 3000]))
+    with pytest.raises(InputImageError, match=r"pages\.tiff: page \d is damaged"):
+        load_pages(path)
+
+
+def test_a_mode_the_output_format_cannot_hold_is_converted(tmp_path: Path) -> None:
+    source = tmp_path / "scan.tiff"
+    Image.fromarray(_gradient()).convert("CMYK").save(source)
+    page = load_image(source)
+    assert page.mode == "CMYK"
+    target = tmp_path / "scan.png"
+    save_like(page.pixels, page, target)
+    with Image.open(target) as written:
+        assert written.mode == "RGB" and written.size == (60, 40)
+    assert not list(tmp_path.glob("*.partial*"))
