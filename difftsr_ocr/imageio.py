@@ -15,11 +15,12 @@ import os
 import stat
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
 from difftsr_ocr.errors import InputImageError
 
@@ -67,6 +68,9 @@ class PageImage:
     exif: bytes | None = None
     dpi: tuple[float, float] | None = None
     format: str | None = None
+    # How the input was encoded, to write the output the same way: ICC profile, JPEG
+    # quantisation tables and chroma subsampling, TIFF compression (Pillow save options).
+    encoding: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def _to_rgb(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
@@ -142,6 +146,7 @@ def load_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
             exif = image.info.get("exif")
             dpi = image.info.get("dpi")
             mode, file_format = image.mode, image.format
+            encoding = _encoding(image)
             upright = ImageOps.exif_transpose(image)
     except FileNotFoundError:
         raise InputImageError(f"{path}: no such file; check the path") from None
@@ -165,7 +170,26 @@ def load_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
         exif=exif,
         dpi=tuple(dpi) if dpi else None,
         format=file_format,
+        encoding=encoding,
     )
+
+
+def _encoding(image: Image.Image) -> dict[str, Any]:
+    """The save options that reproduce how ``image`` was encoded (what Pillow can tell of it)."""
+    encoding: dict[str, Any] = {}
+    if image.info.get("icc_profile"):
+        encoding["icc_profile"] = image.info["icc_profile"]
+    if image.format == "JPEG":
+        quantization = getattr(image, "quantization", None)
+        if quantization:
+            # The input's own tables: the output is as lossy as the input, no more.
+            encoding["qtables"] = [quantization[index] for index in sorted(quantization)]
+        sampling = JpegImagePlugin.get_sampling(image)
+        if sampling >= 0:
+            encoding["subsampling"] = sampling
+    if image.format == "TIFF" and image.info.get("compression") not in (None, "raw"):
+        encoding["compression"] = image.info["compression"]
+    return encoding
 
 
 def page_from_array(array: np.ndarray, source: str | None = None) -> PageImage:
@@ -194,12 +218,8 @@ def scaled_dpi(like: PageImage, pixels: np.ndarray) -> tuple[float, float] | Non
     return (like.dpi[0] * scale_x, like.dpi[1] * scale_y)
 
 
-def save_like(pixels: np.ndarray, like: PageImage, path: str | os.PathLike[str]) -> None:
-    """Write an upright RGB result in the original's mode, orientation, alpha, EXIF and DPI.
-
-    When the result is larger than the input (an output scale > 1), the alpha channel is
-    resized with it. 16-bit and float inputs are written as 8 bits.
-    """
+def _in_mode_of(pixels: np.ndarray, like: PageImage) -> Image.Image:
+    """Upright RGB ``pixels`` as an image in ``like``'s mode, with its alpha (resized to fit)."""
     image = Image.fromarray(np.ascontiguousarray(pixels), "RGB")
     if like.alpha is not None:
         alpha = Image.fromarray(like.alpha, "L")
@@ -208,19 +228,32 @@ def save_like(pixels: np.ndarray, like: PageImage, path: str | os.PathLike[str])
         image.putalpha(alpha)
         if like.mode == "LA":
             image = image.convert("LA")
-    elif like.mode in ("L", "1", "CMYK"):
+    elif like.mode == "1":
+        # A bilevel scan stays crisp: threshold at mid-grey (Pillow would dither).
+        image = image.convert("L").convert("1", dither=Image.Dither.NONE)
+    elif like.mode in ("L", "CMYK"):
         image = image.convert(like.mode)
+    return image
+
+
+def save_like(pixels: np.ndarray, like: PageImage, path: str | os.PathLike[str]) -> None:
+    """Write an upright RGB result in the original's mode, orientation, alpha, EXIF and DPI.
+
+    When the result is larger than the input (an output scale > 1), the alpha channel is
+    resized with it. 16-bit and float inputs are written as 8 bits.
+    """
+    image = _in_mode_of(pixels, like)
     if like.orientation in _UNDO_ORIENTATION:
         image = image.transpose(_UNDO_ORIENTATION[like.orientation])
-    options: dict[str, object] = {}
+    path = Path(path)
+    file_format = Image.registered_extensions().get(path.suffix.lower())
+    options = _save_options(like, file_format, image.mode)
     if like.exif:
         options["exif"] = like.exif
     if like.dpi:
         options["dpi"] = scaled_dpi(like, pixels)
-    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial" + path.suffix)
-    file_format = Image.registered_extensions().get(path.suffix.lower())
     try:
         image.save(partial, format=file_format, **options)
     except OSError as error:
@@ -232,6 +265,20 @@ def save_like(pixels: np.ndarray, like: PageImage, path: str | os.PathLike[str])
         logger.warning("%s: %s cannot hold mode %s; written as %s", path, file_format, image.mode, fallback)
         image.convert(fallback).save(partial, format=file_format, **options)
     os.replace(partial, path)
+
+
+def _save_options(like: PageImage, file_format: str | None, mode: str) -> dict[str, Any]:
+    """The input's encoding options that apply to writing ``mode`` as ``file_format``."""
+    options: dict[str, Any] = {}
+    if like.encoding.get("icc_profile") and file_format in ("JPEG", "PNG", "TIFF", "WEBP"):
+        options["icc_profile"] = like.encoding["icc_profile"]
+    if file_format == like.format == "JPEG":
+        options.update({key: like.encoding[key] for key in ("qtables", "subsampling") if key in like.encoding})
+    if file_format == like.format == "TIFF" and "compression" in like.encoding:
+        # CCITT codecs hold bilevel pixels only; any other mode keeps a lossless codec.
+        bilevel_only = like.encoding["compression"].startswith("group") or like.encoding["compression"] == "tiff_ccitt"
+        options["compression"] = like.encoding["compression"] if mode == "1" or not bilevel_only else "tiff_lzw"
+    return options
 
 
 def _render_pdf(path: Path, dpi: float, max_pixels: int) -> list[PageImage]:
@@ -300,6 +347,7 @@ def load_pages(
                         mode=image.mode,
                         alpha=alpha,
                         format=first.format,
+                        encoding=_encoding(image),
                     )
                 )
     except Image.DecompressionBombError:
@@ -315,14 +363,22 @@ def save_pages(pages: list[np.ndarray], likes: list[PageImage], path: str | os.P
     if len(pages) == 1 and path.suffix.lower() != ".pdf":
         save_like(pages[0], likes[0], path)
         return
-    images = [Image.fromarray(np.ascontiguousarray(p), "RGB") for p in pages]
+    pdf = path.suffix.lower() == ".pdf"
+    # A PDF page is RGB; a TIFF page keeps its input's mode (a bilevel archive stays bilevel).
+    images = [
+        Image.fromarray(np.ascontiguousarray(p), "RGB") if pdf else _in_mode_of(p, like)
+        for p, like in zip(pages, likes, strict=True)
+    ]
     dpi = scaled_dpi(likes[0], pages[0]) if likes[0].dpi else (200.0, 200.0)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial" + path.suffix)
     options: dict[str, object] = {"save_all": True, "append_images": images[1:]}
-    if path.suffix.lower() == ".pdf":
+    if pdf:
         options["resolution"] = float(dpi[0])
     else:
+        file_format = Image.registered_extensions().get(path.suffix.lower())
+        modes = {image.mode for image in images}
+        options.update(_save_options(likes[0], file_format, modes.pop() if len(modes) == 1 else "RGB"))
         options["dpi"] = dpi
     images[0].save(partial, **options)
     os.replace(partial, path)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageCms, JpegImagePlugin
 
 from difftsr_ocr.errors import InputImageError
-from difftsr_ocr.imageio import load_image, load_pages, page_from_array, save_like
+from difftsr_ocr.imageio import load_image, load_pages, page_from_array, save_like, save_pages
 
 
 def _gradient(width: int = 60, height: int = 40) -> np.ndarray:
@@ -161,3 +161,52 @@ def test_a_mode_the_output_format_cannot_hold_is_converted(tmp_path: Path) -> No
     with Image.open(target) as written:
         assert written.mode == "RGB" and written.size == (60, 40)
     assert not list(tmp_path.glob("*.partial*"))
+
+
+def test_a_jpeg_is_written_as_lossy_as_it_came(tmp_path: Path) -> None:
+    source = tmp_path / "photo.jpg"
+    Image.fromarray(_gradient(64, 48)).save(source, quality=92, subsampling=0)
+    page = load_image(source)
+    target = tmp_path / "out.jpg"
+    save_like(page.pixels, page, target)
+    with Image.open(source) as original, Image.open(target) as written:
+        assert written.quantization == original.quantization, "the input's quality, not Pillow's default 75"
+        assert JpegImagePlugin.get_sampling(written) == JpegImagePlugin.get_sampling(original) == 0
+
+
+def _bilevel(width: int = 64, height: int = 48) -> Image.Image:
+    # Ink on paper with a band of mid-grey that Pillow's default conversion would dither.
+    pixels = np.full((height, width), 255, np.uint8)
+    pixels[10:20, 5:50] = 0
+    pixels[30:40, :] = 120
+    return Image.fromarray(pixels).convert("1", dither=Image.Dither.NONE)
+
+
+def test_a_bilevel_g4_scan_stays_bilevel_g4_and_undithered(tmp_path: Path) -> None:
+    source = tmp_path / "scan.tif"
+    first, second = _bilevel(), _bilevel().transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    first.save(source, compression="group4", save_all=True, append_images=[second], dpi=(300, 300))
+    pages = load_pages(source)
+    target = tmp_path / "out.tif"
+    save_pages([page.pixels for page in pages], pages, target)
+    with Image.open(target) as written:
+        assert written.n_frames == 2
+        for number in range(2):
+            written.seek(number)
+            assert written.mode == "1" and written.info["compression"] == "group4"
+            band = np.asarray(written.convert("L"))[30:40]
+            assert len(np.unique(band)) == 1, "a flat grey band is thresholded, not dithered"
+    single = tmp_path / "one.tif"
+    save_like(pages[0].pixels, pages[0], single)
+    with Image.open(single) as written:
+        assert (written.mode, written.info["compression"]) == ("1", "group4")
+
+
+def test_an_icc_profile_is_carried(tmp_path: Path) -> None:
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    source = tmp_path / "tagged.png"
+    Image.fromarray(_gradient()).save(source, icc_profile=profile)
+    page = load_image(source)
+    save_like(page.pixels, page, tmp_path / "out.png")
+    with Image.open(tmp_path / "out.png") as written:
+        assert written.info.get("icc_profile") == profile
