@@ -19,6 +19,7 @@ from difftsr_ocr.errors import ConfigError
 from difftsr_ocr.gate import GateConfig
 from difftsr_ocr.imageio import DEFAULT_MAX_PIXELS
 from difftsr_ocr.restore.background import OUTPUT_SCALES
+from difftsr_ocr.restore.factory import RESTORER_KINDS as BUILDABLE_RESTORER_KINDS
 from difftsr_ocr.yamlfile import read_yaml
 
 __all__ = [
@@ -33,7 +34,8 @@ __all__ = [
 ]
 
 DETECTOR_BACKENDS = ("ppocr", "paddle")
-RESTORER_KINDS = ("auto", "difftsr", "classical", "none")
+# "none": the pipeline runs without a restoration stage.
+RESTORER_KINDS = (*BUILDABLE_RESTORER_KINDS, "none")
 
 
 def _choice(value: str, allowed: tuple[str, ...], what: str) -> None:

@@ -418,16 +418,17 @@ def build_pipeline(config: PipelineConfig | None = None) -> Pipeline:
 
 
 def _build_restorer(config: PipelineConfig) -> Restorer | None:
+    """The configured restorer (None: no restoration), built by :func:`~difftsr_ocr.restore.factory.build_restorer`."""
     settings = config.restorer
     if settings.kind == "none":
         return None
-    if settings.kind == "classical":
-        from difftsr_ocr.restore.classical import ClassicalRestorer
-
-        return ClassicalRestorer()
-    from difftsr_ocr.models.config import DiffTSRConfig, load_difftsr_config
-    from difftsr_ocr.restore.difftsr import DiffTSRRestorer, DiffTSRRestorerConfig
     from difftsr_ocr.restore.factory import build_restorer
+
+    if settings.kind == "classical":
+        # The DiffTSR settings below would read a model config file and probe the device for nothing.
+        return build_restorer(kind="classical")
+    from difftsr_ocr.models.config import DiffTSRConfig, load_difftsr_config
+    from difftsr_ocr.restore.difftsr import DiffTSRRestorerConfig
     from difftsr_ocr.restore.sampling import SamplingConfig
 
     restorer_config = DiffTSRRestorerConfig(
@@ -439,6 +440,4 @@ def _build_restorer(config: PipelineConfig) -> Restorer | None:
     )
     model_config = load_difftsr_config(settings.model_config) if settings.model_config else DiffTSRConfig()
     device = resolve_device(config.device)
-    if settings.kind == "difftsr":
-        return DiffTSRRestorer.from_weights(settings.ckpt, settings.transocr, model_config, restorer_config, device)
-    return build_restorer(settings.ckpt, settings.transocr, model_config, restorer_config, device)
+    return build_restorer(settings.ckpt, settings.transocr, model_config, restorer_config, device, kind=settings.kind)

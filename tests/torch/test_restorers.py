@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 from safetensors.torch import save_file
 
-from difftsr_ocr.errors import WeightsError
+from difftsr_ocr.errors import ConfigError, WeightsError
 from difftsr_ocr.models.config import load_difftsr_config
 from difftsr_ocr.models.difftsr import build_difftsr_networks, build_transocr
 from difftsr_ocr.restore.base import RestoreProgress, normalize_crop
@@ -180,6 +180,18 @@ def test_factory_builds_difftsr_from_found_files(tmp_path: Path, monkeypatch: py
     )
     with pytest.raises(WeightsError, match=r"nowhere\.ckpt"):
         build_restorer(ckpt=tmp_path / "nowhere.ckpt", model_config=config)
+
+
+def test_factory_kinds_never_fall_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DIFFTSR_CKPT", raising=False)
+    monkeypatch.delenv("DIFFTSR_TRANSOCR", raising=False)
+    assert isinstance(build_restorer(kind="classical"), ClassicalRestorer)
+    with pytest.raises(WeightsError, match="looked in"):
+        build_restorer(kind="difftsr")
+    with pytest.raises(ConfigError, match="auto, difftsr, classical"):
+        build_restorer(kind="none")
 
 
 def test_a_diverging_model_gives_a_defined_result(parts) -> None:
