@@ -8,13 +8,13 @@ file it finds.
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from difftsr_ocr.errors import DifftsrError
+from difftsr_ocr.version import SOFTWARE_NAME, software_version
 
 if TYPE_CHECKING:
     from difftsr_ocr.pipeline import PageResult
@@ -32,13 +32,6 @@ def check_formats(formats: tuple[str, ...]) -> tuple[str, ...]:
     if unknown:
         raise DifftsrError(f"unknown output format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
     return formats
-
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("difftsr-ocr")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def output_paths(
@@ -83,7 +76,8 @@ def write_outputs(
     paths = output_paths(source, len(results), output_dir, formats, stem)
     save_pages([r.image for r in results], [r.original for r in results], paths["image"][0])
     document = Document(
-        pages=[r.page for r in results], metadata={"source": str(source), "software": f"difftsr-ocr {_version()}"}
+        pages=[r.page for r in results],
+        metadata={"source": str(source), "software": f"{SOFTWARE_NAME} {software_version()}"},
     )
     renderers: dict[str, Callable[[], str]] = {
         "json": lambda: document_to_json(document),

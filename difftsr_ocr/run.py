@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.metadata
 import importlib.resources
 import logging
 import sys
@@ -23,17 +22,11 @@ from pathlib import Path
 from difftsr_ocr.config import PipelineConfig, config_from_dict, config_to_dict, load_pipeline_config
 from difftsr_ocr.errors import DifftsrError, ExitCode
 from difftsr_ocr.outputs import FORMATS, check_formats, write_outputs
+from difftsr_ocr.version import SOFTWARE_NAME, software_version
 
 __all__ = ["main"]
 
 _DEFAULT_FORMATS = ("json",)
-
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("difftsr-ocr")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -86,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
         "--pdf-dpi", type=float, default=200.0, help="resolution PDFs are rendered at (default: %(default)s)"
     )
     run.add_argument("-v", "--verbose", action="store_true", help="log more, and show tracebacks of unexpected errors")
-    parser.add_argument("--version", action="version", version=f"difftsr-ocr {_version()}")
+    parser.add_argument("--version", action="version", version=f"{SOFTWARE_NAME} {software_version()}")
     return parser
 
 

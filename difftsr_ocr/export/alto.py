@@ -29,9 +29,10 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
 
-from difftsr_ocr.export.base import SOFTWARE_NAME, require_pages, software_version, unit_interval, xml_text
+from difftsr_ocr.export.base import require_pages, unit_interval, xml_text
 from difftsr_ocr.export.layout import Box, int_box, is_axis_aligned, line_frame, word_layout
 from difftsr_ocr.results import DECISIONS, Document, Line, Page
+from difftsr_ocr.version import SOFTWARE_NAME, software_version
 
 __all__ = ["ALTO_NAMESPACE", "ALTO_SCHEMA_LOCATION", "document_to_alto", "page_to_alto"]
 

@@ -1,4 +1,4 @@
-"""What every exporter shares: the error it raises, who wrote the file, and XML-safe text.
+"""What every exporter shares: the error it raises, and XML-safe text.
 
 Exporters are pure functions of a :class:`~difftsr_ocr.results.Document`; nothing here
 touches files, so the command line decides where output goes.
@@ -6,29 +6,18 @@ touches files, so the command line decides where output goes.
 
 from __future__ import annotations
 
-import importlib.metadata
 import math
 import re
 
 from difftsr_ocr.errors import ExportError
 from difftsr_ocr.results import Document
 
-__all__ = ["SOFTWARE_NAME", "ExportError", "require_pages", "software_version", "unit_interval", "xml_text"]
-
-SOFTWARE_NAME = "difftsr-ocr"
+__all__ = ["ExportError", "require_pages", "unit_interval", "xml_text"]
 
 # XML 1.0 forbids these code points outright (even as character references), so a
 # stray control character from a recogniser or a hand-edited file would make the
 # whole hOCR/ALTO file unreadable; dropping them is the only lossless-enough option.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def software_version() -> str:
-    """The installed difftsr-ocr version, or ``unknown`` when running from a bare checkout."""
-    try:
-        return importlib.metadata.version(SOFTWARE_NAME)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def xml_text(text: str) -> str:

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 from html import escape
 
-from difftsr_ocr.export.base import SOFTWARE_NAME, require_pages, software_version, unit_interval, xml_text
+from difftsr_ocr.export.base import require_pages, unit_interval, xml_text
 from difftsr_ocr.export.layout import Box, LineFrame, int_box, line_frame, word_layout
 from difftsr_ocr.results import Document, Line, Page
+from difftsr_ocr.version import SOFTWARE_NAME, software_version
 
 __all__ = ["CAPABILITIES", "document_to_hocr"]
 

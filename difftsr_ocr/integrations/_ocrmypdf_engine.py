@@ -18,6 +18,7 @@ from PIL import Image
 
 from difftsr_ocr.integrations._ocrmypdf_support import ocrmypdf_errors, options_to_config
 from difftsr_ocr.results import Line, Page
+from difftsr_ocr.version import SOFTWARE_NAME, software_version
 
 __all__ = ["DifftsrOcrEngine", "page_element"]
 
@@ -74,20 +75,14 @@ class DifftsrOcrEngine(OcrEngine):
 
     @staticmethod
     def version() -> str:
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            return version("difftsr-ocr")
-        except PackageNotFoundError:
-            # Run from a source checkout that was never pip-installed.
-            return "source"
+        return software_version(not_installed="source")
 
     @staticmethod
     def creator_tag(options: object) -> str:
-        return f"difftsr-ocr {DifftsrOcrEngine.version()}"
+        return f"{SOFTWARE_NAME} {DifftsrOcrEngine.version()}"
 
     def __str__(self) -> str:
-        return f"difftsr-ocr {self.version()}"
+        return f"{SOFTWARE_NAME} {self.version()}"
 
     @staticmethod
     def languages(options: object) -> Set[str]:
