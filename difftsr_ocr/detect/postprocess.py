@@ -16,7 +16,7 @@ import numpy as np
 import pyclipper
 from shapely.geometry import Polygon
 
-__all__ = ["DBPostProcessor", "order_quad"]
+__all__ = ["DBPostProcessor", "order_quad_by_x"]
 
 # PP-OCR drops kernels whose short side is under 3 map pixels, and expanded boxes
 # under 3 + 2; smaller blobs are noise at the model's 1/1 output stride.
@@ -65,7 +65,7 @@ class DBPostProcessor:
             if short_side < _MIN_BOX_SIDE:
                 continue
             box = np.round(box * scale)
-            quad = order_quad(box)
+            quad = order_quad_by_x(box)
             quad[:, 0] = np.clip(quad[:, 0], 0, page_w - 1)
             quad[:, 1] = np.clip(quad[:, 1], 0, page_h - 1)
             width = np.linalg.norm(quad[0] - quad[1])
@@ -79,11 +79,14 @@ class DBPostProcessor:
         return np.stack(quads).astype(np.float32), np.asarray(scores, dtype=np.float32)
 
 
-def order_quad(points: np.ndarray) -> np.ndarray:
-    """The 4 corners of a rectangle as TL, TR, BR, BL (image y axis points down).
+def order_quad_by_x(points: np.ndarray) -> np.ndarray:
+    """The 4 corners of a rectangle as TL, TR, BR, BL (image y axis points down), as float32.
 
     The two leftmost corners are the left edge (top one first), the two rightmost the
-    right edge: PP-OCR's rule, right for text lines tilted less than 45 degrees.
+    right edge: PP-OCR's rule, right for text lines tilted less than 45 degrees. The
+    detector keeps it, ties included, so that its boxes equal rapidocr's corner for
+    corner; quads from anywhere else are ordered by
+    :func:`~difftsr_ocr.geometry.polygons.order_quad_by_edge_direction`.
     """
     by_x = points[np.argsort(points[:, 0], kind="stable")]
     left = by_x[:2][np.argsort(by_x[:2, 1], kind="stable")]
@@ -93,7 +96,7 @@ def order_quad(points: np.ndarray) -> np.ndarray:
 
 def _min_area_quad(points: np.ndarray) -> tuple[np.ndarray, float]:
     rect = cv2.minAreaRect(points.reshape(-1, 1, 2).astype(np.float32))
-    return order_quad(cv2.boxPoints(rect)), float(min(rect[1]))
+    return order_quad_by_x(cv2.boxPoints(rect)), float(min(rect[1]))
 
 
 def _mean_inside(prob_map: np.ndarray, quad: np.ndarray) -> float:

@@ -28,7 +28,7 @@ __all__ = [
     "line_height",
     "line_length",
     "line_polygon",
-    "order_quad",
+    "order_quad_by_edge_direction",
     "pad_polygon",
     "polygon_bbox",
     "reading_order",
@@ -41,16 +41,17 @@ __all__ = [
 VERTICAL_RATIO = 1.5
 
 
-def order_quad(points: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
+def order_quad_by_edge_direction(points: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
     """The four corners ordered TL, TR, BR, BL (clockwise on screen, y pointing down).
 
     TL starts the edge that points most nearly to the right, which stays correct for
-    lines rotated by up to 45 degrees either way (sorting by x, as PP-OCR does, breaks
-    well before that).
+    lines rotated by up to 45 degrees either way, whatever order the corners come in.
+    The detector orders its own rectangles by PP-OCR's rule instead
+    (:func:`~difftsr_ocr.detect.postprocess.order_quad_by_x`), to match rapidocr exactly.
     """
     quad = _as_points(points)
     if len(quad) != 4:
-        raise InputImageError(f"order_quad needs 4 points, got {len(quad)}; pass a quadrilateral")
+        raise InputImageError(f"order_quad_by_edge_direction needs 4 points, got {len(quad)}; pass a quadrilateral")
     centre = quad.mean(axis=0)
     angles = np.arctan2(quad[:, 1] - centre[1], quad[:, 0] - centre[0])
     ring = quad[np.argsort(angles)]
@@ -63,7 +64,7 @@ def line_polygon(points: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
     """A validated float64 copy of ``points``; quads are put in TL, TR, BR, BL order."""
     polygon = _as_points(points)
     if len(polygon) == 4:
-        return order_quad(polygon)
+        return order_quad_by_edge_direction(polygon)
     if len(polygon) < 4 or len(polygon) % 2:
         raise InputImageError(
             f"a line polygon needs 4 points (a quad) or an even number >= 4 (curved line), got {len(polygon)} points"

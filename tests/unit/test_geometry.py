@@ -19,7 +19,7 @@ from difftsr_ocr.geometry import (
     line_height,
     line_length,
     line_polygon,
-    order_quad,
+    order_quad_by_edge_direction,
     pad_polygon,
     plan_chunks,
     reading_order,
@@ -71,11 +71,11 @@ SCENES = ["rot0", "rot15", "rot40", "rot-30", "perspective", "arc", "vertical"]
 
 
 @pytest.mark.parametrize("degrees", [-40, -15, 0, 15, 40])
-def test_order_quad_finds_the_corners_of_rotated_lines(degrees: int) -> None:
+def test_order_quad_by_edge_direction_finds_the_corners_of_rotated_lines(degrees: int) -> None:
     rect = rotated_rect((300, 200), 240, 30, degrees)
     rng = np.random.default_rng(degrees + 100)
     for _ in range(6):
-        assert np.allclose(order_quad(rect[rng.permutation(4)]), rect)
+        assert np.allclose(order_quad_by_edge_direction(rect[rng.permutation(4)]), rect)
 
 
 @pytest.mark.parametrize("points", [np.zeros((3, 2)), np.zeros((5, 2)), np.zeros((4, 3)), [[0, 0], [1, np.nan]] * 2])
