@@ -8,15 +8,27 @@ file and the fix, and the process exit code the command line uses for it.
 from __future__ import annotations
 
 import enum
+import os
 
 __all__ = [
     "ConfigError",
     "DeviceError",
     "DifftsrError",
     "ExitCode",
+    "ExportError",
     "InputImageError",
     "WeightsError",
+    "printable",
 ]
+
+
+def printable(text: str | os.PathLike[str]) -> str:
+    """``text`` (or a path) as one line of valid UTF-8: undecodable bytes and line breaks shown escaped.
+
+    File names may hold both; every message, summary and export that quotes one uses this.
+    """
+    raw = os.fsencode(text) if isinstance(text, os.PathLike) else text.encode("utf-8", "surrogateescape")
+    return raw.decode("utf-8", "backslashreplace").replace("\n", "\\n").replace("\r", "\\r")
 
 
 class ExitCode(enum.IntEnum):
@@ -34,9 +46,8 @@ class DifftsrError(Exception):
     exit_code: ExitCode = ExitCode.bad_args
 
     def __init__(self, message: str) -> None:
-        if "\n" in message:
-            raise ValueError("DifftsrError messages are one line")
-        super().__init__(message)
+        # Messages quote user paths: escaped, a name with a line break stays one line.
+        super().__init__(printable(message))
 
 
 class ConfigError(DifftsrError):

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
-from difftsr_ocr.errors import InputImageError
+from difftsr_ocr.errors import InputImageError, printable
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ def load_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
     pixels, alpha = _to_rgb(upright)
     return PageImage(
         pixels=np.ascontiguousarray(pixels),
-        source=str(path),
+        source=printable(path),
         mode=mode,
         orientation=orientation if orientation in _UNDO_ORIENTATION else 1,
         alpha=alpha,
@@ -309,7 +309,12 @@ def _render_pdf(path: Path, dpi: float, max_pixels: int) -> list[PageImage]:
                     f"{path}: page {number + 1} cannot be rendered ({error}); repair or re-export the PDF"
                 ) from None
             pages.append(
-                PageImage(pixels=np.asarray(bitmap), source=f"{path}#page={number + 1}", dpi=(dpi, dpi), format="PDF")
+                PageImage(
+                    pixels=np.asarray(bitmap),
+                    source=f"{printable(path)}#page={number + 1}",
+                    dpi=(dpi, dpi),
+                    format="PDF",
+                )
             )
     finally:
         document.close()
@@ -343,7 +348,7 @@ def load_pages(
                 pages.append(
                     PageImage(
                         pixels=np.ascontiguousarray(pixels),
-                        source=f"{path}#page={number}",
+                        source=f"{printable(path)}#page={number}",
                         mode=image.mode,
                         alpha=alpha,
                         format=first.format,

@@ -8,23 +8,38 @@ file it finds.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from difftsr_ocr.errors import DifftsrError
+from difftsr_ocr.errors import DifftsrError, printable
 from difftsr_ocr.version import SOFTWARE_NAME, software_version
 
 if TYPE_CHECKING:
     from difftsr_ocr.pipeline import PageResult
 
-__all__ = ["FORMATS", "IMAGE_SUFFIXES", "atomic_write", "check_formats", "output_paths", "write_outputs"]
+__all__ = [
+    "FORMATS",
+    "IMAGE_SUFFIXES",
+    "atomic_write",
+    "check_formats",
+    "output_paths",
+    "output_stem",
+    "write_outputs",
+]
 
 FORMATS = ("json", "hocr", "alto", "txt", "preview", "report")
 # Inputs in these formats come back in the same format; anything else as PNG.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".pdf")
 _SUFFIXES = {"json": ".json", "hocr": ".hocr", "alto": ".alto.xml", "txt": ".txt", "report": ".report.html"}
+# Formats that hold several pages in one file; a multi-page input in any other is written as TIFF.
+_MULTI_PAGE_SUFFIXES = (".tif", ".tiff", ".pdf")
+# File names are at most 255 bytes on common file systems; the longest name written from
+# a stem adds ".p9999.preview.png.partial.png" (29 bytes) or ".restored.jpeg.partial.jpeg".
+_MAX_STEM_BYTES = 255 - 32
 
 
 def check_formats(formats: tuple[str, ...]) -> tuple[str, ...]:
@@ -38,8 +53,11 @@ def output_paths(
     source: Path, pages: int, output_dir: Path, formats: tuple[str, ...], stem: str | None = None
 ) -> dict[str, list[Path]]:
     """The files :func:`write_outputs` writes for an input of ``pages`` pages, by kind ("image" first)."""
-    stem = stem or source.stem
+    stem = output_stem(stem or source.stem)
     suffix = source.suffix.lower() if source.suffix.lower() in IMAGE_SUFFIXES else ".png"
+    if pages > 1 and suffix not in _MULTI_PAGE_SUFFIXES:
+        # A camera MPO or a misnamed TIFF: its pages need a format that holds pages.
+        suffix = ".tiff"
     paths = {"image": [output_dir / f"{stem}.restored{suffix}"]}
     for name in check_formats(formats):
         if name == "preview":
@@ -48,6 +66,20 @@ def output_paths(
         else:
             paths[name] = [output_dir / f"{stem}{_SUFFIXES[name]}"]
     return paths
+
+
+def output_stem(stem: str) -> str:
+    """``stem`` as a file name every file system takes.
+
+    Control characters and undecodable bytes become "_"; a name too long for the suffixes
+    is shortened and tagged with a hash of the whole name, so two long names stay apart.
+    """
+    cleaned = "".join("_" if unicodedata.category(char) in ("Cc", "Cs") or char in "/\\" else char for char in stem)
+    if len(cleaned.encode("utf-8")) <= _MAX_STEM_BYTES:
+        return cleaned
+    tag = "~" + hashlib.sha256(stem.encode("utf-8", "surrogateescape")).hexdigest()[:10]
+    kept = cleaned.encode("utf-8")[: _MAX_STEM_BYTES - len(tag)].decode("utf-8", "ignore")
+    return kept + tag
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -77,7 +109,10 @@ def write_outputs(
     save_pages([r.image for r in results], [r.original for r in results], paths["image"][0])
     document = Document(
         pages=[r.page for r in results],
-        metadata={"source": str(source), "software": f"{SOFTWARE_NAME} {software_version()}"},
+        metadata={
+            "source": printable(source),
+            "software": f"{SOFTWARE_NAME} {software_version()}",
+        },
     )
     renderers: dict[str, Callable[[], str]] = {
         "json": lambda: document_to_json(document),

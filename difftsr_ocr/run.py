@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from difftsr_ocr.config import PipelineConfig, config_from_dict, config_to_dict, load_pipeline_config
-from difftsr_ocr.errors import DifftsrError, ExitCode
-from difftsr_ocr.outputs import FORMATS, check_formats, write_outputs
+from difftsr_ocr.errors import DifftsrError, ExitCode, printable
+from difftsr_ocr.outputs import FORMATS, check_formats, output_stem, write_outputs
 from difftsr_ocr.version import SOFTWARE_NAME, software_version
 
 __all__ = ["main"]
@@ -129,10 +129,10 @@ def _process(pipeline: object, source: Path, args: argparse.Namespace, formats: 
 
     from difftsr_ocr.imageio import load_pages
 
-    row = _Row(source.name)
+    row = _Row(printable(source.name))
     started = time.perf_counter()
     pages = load_pages(source, max_pixels=pipeline.config.max_image_pixels, pdf_dpi=args.pdf_dpi)
-    with tqdm(desc=f"restoring {source.name}", unit="step", delay=1.0, leave=False, file=sys.stderr) as bar:
+    with tqdm(desc=f"restoring {printable(source.name)}", unit="step", delay=1.0, leave=False, file=sys.stderr) as bar:
 
         def progress(state: object) -> None:
             bar.total = state.total
@@ -151,6 +151,27 @@ def _process(pipeline: object, source: Path, args: argparse.Namespace, formats: 
     row.confidence = sum(line.confidence for line in lines) / len(lines) if lines else 0.0
     row.seconds = time.perf_counter() - started
     return row
+
+
+def _distinct_outputs(inputs: list[Path], output: Path) -> list[Path]:
+    """``inputs`` once each; two inputs whose outputs would overwrite each other are refused before any work."""
+    unique: list[Path] = []
+    seen: set[Path] = set()
+    claimed: dict[str, Path] = {}
+    for source in inputs:
+        resolved = source.resolve()
+        if resolved in seen:
+            continue
+        seen.add(resolved)
+        stem = output_stem(source.stem)
+        if stem in claimed:
+            raise DifftsrError(
+                f"{claimed[stem]} and {source} would both write {output / stem}.*; "
+                "rename one, or run them with different --output folders"
+            )
+        claimed[stem] = source
+        unique.append(source)
+    return unique
 
 
 def _print_summary(rows: list[_Row]) -> None:
@@ -177,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.bad_args)
     try:
         formats = _formats(args.formats)
+        inputs = _distinct_outputs(inputs, args.output)
         from difftsr_ocr.pipeline import build_pipeline
 
         pipeline = build_pipeline(_config(args))
@@ -189,13 +211,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             rows.append(_process(pipeline, source, args, formats))
         except DifftsrError as error:
-            rows.append(_Row(source.name, error=str(error)))
+            rows.append(_Row(printable(source.name), error=str(error)))
             worst = max(worst, int(error.exit_code))
         except Exception as error:  # one unexpected failure must not lose the other inputs
             if args.verbose:
                 logging.exception("unexpected error on %s", source)
             rows.append(
-                _Row(source.name, error=f"unexpected {type(error).__name__}: {error} (run with -v for details)")
+                _Row(
+                    printable(source.name),
+                    error=printable(f"unexpected {type(error).__name__}: {error} (run with -v for details)"),
+                )
             )
             worst = max(worst, 1)
     _print_summary(rows)

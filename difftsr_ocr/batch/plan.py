@@ -13,6 +13,7 @@ from pathlib import Path
 
 from difftsr_ocr.batch.job import Job
 from difftsr_ocr.errors import ConfigError
+from difftsr_ocr.outputs import output_stem
 
 __all__ = ["WorkItem", "plan_job"]
 
@@ -71,7 +72,7 @@ def plan_job(job: Job) -> list[WorkItem]:
             seen.add(resolved)
             relative = file.relative_to(root)
             path_name = "__".join(relative.with_suffix("").parts)
-            stem = job.outputs.naming.format(stem=file.stem, name=file.name, path=path_name)
+            stem = output_stem(job.outputs.naming.format(stem=file.stem, name=file.name, path=path_name))
             output_dir = out / relative.parent if job.outputs.layout == "mirror" else out
             clash = claimed.get((output_dir, stem))
             if clash is not None:

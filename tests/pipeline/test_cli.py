@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -73,10 +74,10 @@ def test_one_bad_input_fails_alone(tmp_path: Path) -> None:
 def test_multipage_tiff_and_pdf(tmp_path: Path) -> None:
     pages = [Image.fromarray(_page("Page one text")), Image.fromarray(_page("Page two text"))]
     pages[0].save(tmp_path / "scan.tif", save_all=True, append_images=pages[1:])
-    pages[0].save(tmp_path / "scan.pdf", save_all=True, append_images=pages[1:], resolution=100)
+    pages[0].save(tmp_path / "print.pdf", save_all=True, append_images=pages[1:], resolution=100)
     result = _run(
         "scan.tif",
-        "scan.pdf",
+        "print.pdf",
         "--restorer",
         "classical",
         "--device",
@@ -90,12 +91,62 @@ def test_multipage_tiff_and_pdf(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     with Image.open(tmp_path / "out" / "scan.restored.tif") as tiff:
         assert tiff.n_frames == 2
-    pdf = pypdfium2.PdfDocument(str(tmp_path / "out" / "scan.restored.pdf"))
+    pdf = pypdfium2.PdfDocument(str(tmp_path / "out" / "print.restored.pdf"))
     assert len(pdf) == 2
     pdf.close()
-    document = json.loads((tmp_path / "out" / "scan.json").read_text(encoding="utf-8"))["document"]
-    texts = [line["text"] for page in document["pages"] for line in page["lines"]]
-    assert "Page two text" in texts
+    for stem in ("scan", "print"):
+        document = json.loads((tmp_path / "out" / f"{stem}.json").read_text(encoding="utf-8"))["document"]
+        texts = [line["text"] for page in document["pages"] for line in page["lines"]]
+        assert "Page two text" in texts, stem
+
+
+def test_inputs_whose_outputs_would_collide_are_refused_before_any_work(tmp_path: Path) -> None:
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        Image.fromarray(_page("Same name")).save(tmp_path / folder / "scan.png")
+    result = _run("a/scan.png", "b/scan.png", "--restorer", "classical", "--device", "cpu", "-o", "out", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "a/scan.png and b/scan.png would both write" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_odd_inputs_each_get_their_own_outputs_or_one_line(tmp_path: Path) -> None:
+    pages = [Image.fromarray(_page("First frame")), Image.fromarray(_page("Second frame"))]
+    # A multi-page TIFF under a JPEG name, a line break in a name, a name near the 255-byte
+    # limit, a pipe, a name that is not UTF-8.
+    pages[0].save(tmp_path / "camera.jpg", format="TIFF", save_all=True, append_images=pages[1:])
+    pages[0].save(tmp_path / "line\nbreak.png")
+    long_name = "x" * 240 + ".png"
+    pages[0].save(tmp_path / long_name)
+    os.mkfifo(tmp_path / "pipe.png")
+    undecodable = os.fsdecode(b"scan\xff.png")
+    pages[1].save(tmp_path / undecodable)
+    result = _run(
+        "camera.jpg",
+        "line\nbreak.png",
+        long_name,
+        "pipe.png",
+        undecodable,
+        "--restorer",
+        "classical",
+        "--device",
+        "cpu",
+        "-o",
+        "out",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 5, result.stderr
+    assert "1 of 5 input(s) failed" in result.stderr and "not a regular file" in result.stderr
+    assert "Traceback" not in result.stderr and "unexpected" not in result.stderr
+    out = tmp_path / "out"
+    with Image.open(out / "camera.restored.tiff") as restored:
+        assert restored.n_frames == 2
+    assert (out / "line_break.json").exists()
+    document = json.loads((out / "scan_.json").read_text(encoding="utf-8"))["document"]
+    assert document["pages"][0]["source"].endswith("scan\\xff.png"), "the odd byte is shown, escaped"
+    long_outputs = [path.name for path in out.iterdir() if path.name.startswith("x" * 100)]
+    assert len(long_outputs) == 2 and all(len(name.encode()) <= 255 for name in long_outputs)
+    assert not [path for path in out.iterdir() if ".partial" in path.name]
 
 
 def test_usage_errors(tmp_path: Path) -> None:
