@@ -117,6 +117,10 @@ class PipelineConfig:
     # restorer's own detail into it, the rest of the page is upscaled (Lanczos).
     output_scale: int = 1
     max_image_pixels: int = DEFAULT_MAX_PIXELS
+    # Intra-op threads of every stage (onnxruntime's detector and recogniser, torch's
+    # restorer, process-wide); null: each library's default, one per core. Set it when
+    # several workers share a machine (Ray actors, the batch prefetch thread).
+    threads: int | None = None
     detector: DetectorConfig = dataclasses.field(default_factory=DetectorConfig)
     recognizer: RecognizerConfig = dataclasses.field(default_factory=RecognizerConfig)
     restorer: RestorerConfig = dataclasses.field(default_factory=RestorerConfig)
@@ -124,6 +128,8 @@ class PipelineConfig:
     gate: GateConfig = dataclasses.field(default_factory=GateConfig)
 
     def __post_init__(self) -> None:
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError(f"threads must be a positive integer or null, not {self.threads}")
         if self.output_scale not in OUTPUT_SCALES:
             raise ConfigError(
                 f"output_scale must be one of {', '.join(map(str, OUTPUT_SCALES))}, not {self.output_scale}"

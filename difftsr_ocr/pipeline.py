@@ -386,34 +386,40 @@ def resolve_device(device: str) -> str:
 def build_pipeline(config: PipelineConfig | None = None) -> Pipeline:
     """The one factory: configuration names become detector, recogniser and restorer objects."""
     config = config or PipelineConfig()
-    if config.detector.backend == "paddle":
-        from difftsr_ocr.detect.paddle import PaddleDetector
-        from difftsr_ocr.recognize.paddle import PaddleRecognizer
+    from difftsr_ocr.runtime.onnx import ocr_device
 
-        if config.detector.model is None or config.recognizer.model is None:
-            raise ConfigError(
-                "detector.backend paddle needs detector.model and recognizer.model (PaddleOCR model folders)"
-            )
-        detector: Detector = PaddleDetector(
-            config.detector.model,
-            limit_side_len=config.detector.limit_side_len,
-            thresh=config.detector.thresh,
-            box_thresh=config.detector.box_thresh,
-            unclip_ratio=config.detector.unclip_ratio,
-        )
-        recognizer: Recognizer = PaddleRecognizer(config.recognizer.model)
+    device = ocr_device(config.device)
+    stages = {"detector": config.detector, "recognizer": config.recognizer}
+    for name, stage in stages.items():
+        if stage.backend == "paddle" and stage.model is None:
+            raise ConfigError(f"{name}.backend paddle needs {name}.model (a PaddleOCR model folder)")
+    settings = config.detector
+    tuning = {
+        "limit_side_len": settings.limit_side_len,
+        "thresh": settings.thresh,
+        "box_thresh": settings.box_thresh,
+        "unclip_ratio": settings.unclip_ratio,
+        "threads": config.threads,
+        "device": device,
+    }
+    if settings.backend == "paddle":
+        from difftsr_ocr.detect.paddle import PaddleDetector
+
+        detector: Detector = PaddleDetector(settings.model, **tuning)
     else:
         from difftsr_ocr.detect.ppocr import PPOCRDetector
+
+        detector = PPOCRDetector(settings.model, **tuning)
+    if config.recognizer.backend == "paddle":
+        from difftsr_ocr.recognize.paddle import PaddleRecognizer
+
+        recognizer: Recognizer = PaddleRecognizer(config.recognizer.model, threads=config.threads, device=device)
+    else:
         from difftsr_ocr.recognize.ppocr import PPOCRRecognizer
 
-        detector = PPOCRDetector(
-            config.detector.model,
-            limit_side_len=config.detector.limit_side_len,
-            thresh=config.detector.thresh,
-            box_thresh=config.detector.box_thresh,
-            unclip_ratio=config.detector.unclip_ratio,
+        recognizer = PPOCRRecognizer(
+            config.recognizer.model, batch_size=config.recognizer.batch_size, threads=config.threads, device=device
         )
-        recognizer = PPOCRRecognizer(config.recognizer.model, batch_size=config.recognizer.batch_size)
     return Pipeline(detector, recognizer, _build_restorer(config), config)
 
 
@@ -440,4 +446,8 @@ def _build_restorer(config: PipelineConfig) -> Restorer | None:
     )
     model_config = load_difftsr_config(settings.model_config) if settings.model_config else DiffTSRConfig()
     device = resolve_device(config.device)
+    if config.threads is not None:
+        import torch
+
+        torch.set_num_threads(config.threads)
     return build_restorer(settings.ckpt, settings.transocr, model_config, restorer_config, device, kind=settings.kind)

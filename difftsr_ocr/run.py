@@ -67,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     run = parser.add_argument_group("run")
     run.add_argument("--device", help="cpu, cuda, cuda:N or auto (default: auto)")
     run.add_argument("--seed", type=int, help="base seed; each crop derives its own from it")
+    run.add_argument("--threads", type=int, help="CPU threads per stage (default: one per core)")
     run.add_argument("--gate", choices=("safe", "always", "never"), help="trust gate policy (default: safe)")
     run.add_argument("--detector", choices=("ppocr", "paddle"), help="detection/recognition backend (default: ppocr)")
     run.add_argument(
@@ -99,6 +100,7 @@ def _config(args: argparse.Namespace) -> PipelineConfig:
         ("recognizer", "backend"): args.detector,
         (None, "device"): args.device,
         (None, "seed"): args.seed,
+        (None, "threads"): args.threads,
         (None, "output_scale"): args.scale,
     }
     for (section, key), value in overrides.items():

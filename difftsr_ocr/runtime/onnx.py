@@ -22,6 +22,7 @@ from difftsr_ocr.errors import ConfigError, DeviceError, WeightsError
 __all__ = [
     "RAPIDOCR_VERSION",
     "create_session",
+    "ocr_device",
     "parse_device",
     "rapidocr_model_path",
     "resolve_model_path",
@@ -124,6 +125,30 @@ def create_session(
             f" (running on {', '.join(used)}): check the CUDA/cuDNN libraries onnxruntime-gpu needs, or use device='cpu'"
         )
     return session
+
+
+def ocr_device(device: str) -> str:
+    """Where the OCR models run for a pipeline on ``device`` ("auto", "cpu", "cuda", "cuda:N").
+
+    The restorer needs the GPU; the OCR models only profit from it. With onnxruntime's
+    CUDA provider they share the restorer's GPU, without it (the plain ``onnxruntime``
+    wheel) they run on the CPU, and the log says so once, with the fix.
+    """
+    if device == "cpu":
+        return "cpu"
+    kind, index = ("cuda", 0) if device == "auto" else parse_device(device)
+    if kind == "cpu":
+        return "cpu"
+    if _CUDA in ort.get_available_providers():
+        return f"cuda:{index}"
+    if device != "auto":
+        logger.warning(
+            "device=%r: onnxruntime %s has no CUDA provider, so detection and recognition run on the CPU"
+            " (pip install onnxruntime-gpu to run them on the GPU too)",
+            device,
+            ort.__version__,
+        )
+    return "cpu"
 
 
 def parse_device(device: str) -> tuple[str, int]:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 import cv2
 import numpy as np
+import onnxruntime
 import pytest
 
 from difftsr_ocr.config import config_from_dict
 from difftsr_ocr.detect.ppocr import PPOCRDetector
+from difftsr_ocr.errors import ConfigError
 from difftsr_ocr.evaluation.metrics import polygon_iou
 from difftsr_ocr.evaluation.synthetic import apply_degradation
 from difftsr_ocr.export import document_from_json, document_to_json
@@ -16,6 +20,7 @@ from difftsr_ocr.pipeline import Pipeline, build_pipeline, crop_seed
 from difftsr_ocr.recognize.ppocr import PPOCRRecognizer
 from difftsr_ocr.restore.classical import ClassicalRestorer
 from difftsr_ocr.results import Document
+from difftsr_ocr.runtime.onnx import ocr_device
 from tests.layouts import MILD_SCAN, standard_page
 from tests.pipeline.stubs import CharacterChangingRestorer, IdentityRestorer
 
@@ -147,6 +152,31 @@ def test_output_scale_scales_the_image_and_every_coordinate(stages, degraded) ->
 def test_build_pipeline_from_config() -> None:
     pipeline = build_pipeline(config_from_dict({"device": "cpu", "restorer": {"kind": "none"}}))
     assert pipeline.restorer is None and pipeline.detector.name == "ppocr"
+
+
+def test_threads_reach_both_onnx_sessions() -> None:
+    pipeline = build_pipeline(config_from_dict({"device": "cpu", "threads": 1, "restorer": {"kind": "none"}}))
+    for session in (pipeline.detector.session, pipeline.recognizer.session):
+        assert session.get_session_options().intra_op_num_threads == 1
+
+
+def test_each_stage_takes_its_own_backend() -> None:
+    # recognizer.backend is honoured on its own: a PaddleOCR recogniser needs its model folder.
+    config = config_from_dict({"device": "cpu", "recognizer": {"backend": "paddle"}, "restorer": {"kind": "none"}})
+    with pytest.raises(ConfigError, match=r"recognizer\.backend paddle needs recognizer\.model"):
+        build_pipeline(config)
+
+
+def test_the_ocr_models_follow_the_device_only_where_onnxruntime_can(caplog: pytest.LogCaptureFixture) -> None:
+    has_cuda = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+    assert ocr_device("cpu") == "cpu"
+    assert ocr_device("auto") == ("cuda:0" if has_cuda else "cpu")
+    with caplog.at_level(logging.WARNING):
+        chosen = ocr_device("cuda:1")
+    if has_cuda:
+        assert chosen == "cuda:1"
+    else:
+        assert chosen == "cpu" and "no CUDA provider" in caplog.text and "onnxruntime-gpu" in caplog.text
 
 
 def test_crop_seeds_are_stable_and_distinct() -> None:

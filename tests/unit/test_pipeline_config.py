@@ -36,6 +36,7 @@ def test_partial_config_and_round_trip() -> None:
         ({"output_scale": 5}, "output_scale must be one of 1, 2, 3, 4"),
         ({"lines": 3}, "lines must be a mapping"),
         ({"seed": True}, "seed must be int"),
+        ({"threads": 0}, "threads must be a positive integer or null"),
     ],
 )
 def test_mistakes_are_named(data: dict, message: str) -> None:
