@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
+from difftsr_ocr.atomic import replacing
 from difftsr_ocr.errors import InputImageError, printable
 
 logger = logging.getLogger(__name__)
@@ -252,19 +253,16 @@ def save_like(pixels: np.ndarray, like: PageImage, path: str | os.PathLike[str])
         options["exif"] = like.exif
     if like.dpi:
         options["dpi"] = scaled_dpi(like, pixels)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial" + path.suffix)
-    try:
-        image.save(partial, format=file_format, **options)
-    except OSError as error:
-        if image.mode in ("RGB", "RGBA") or "cannot write mode" not in str(error):
-            partial.unlink(missing_ok=True)
-            raise
-        # The input's mode (CMYK, LA, ...) does not fit the output's format: keep the pixels.
-        fallback = "RGBA" if "A" in image.mode else "RGB"
-        logger.warning("%s: %s cannot hold mode %s; written as %s", path, file_format, image.mode, fallback)
-        image.convert(fallback).save(partial, format=file_format, **options)
-    os.replace(partial, path)
+    with replacing(path) as partial:
+        try:
+            image.save(partial, format=file_format, **options)
+        except OSError as error:
+            if image.mode in ("RGB", "RGBA") or "cannot write mode" not in str(error):
+                raise
+            # The input's mode (CMYK, LA, ...) does not fit the output's format: keep the pixels.
+            fallback = "RGBA" if "A" in image.mode else "RGB"
+            logger.warning("%s: %s cannot hold mode %s; written as %s", path, file_format, image.mode, fallback)
+            image.convert(fallback).save(partial, format=file_format, **options)
 
 
 def _save_options(like: PageImage, file_format: str | None, mode: str) -> dict[str, Any]:
@@ -375,8 +373,6 @@ def save_pages(pages: list[np.ndarray], likes: list[PageImage], path: str | os.P
         for p, like in zip(pages, likes, strict=True)
     ]
     dpi = scaled_dpi(likes[0], pages[0]) if likes[0].dpi else (200.0, 200.0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial" + path.suffix)
     options: dict[str, object] = {"save_all": True, "append_images": images[1:]}
     if pdf:
         options["resolution"] = float(dpi[0])
@@ -385,5 +381,5 @@ def save_pages(pages: list[np.ndarray], likes: list[PageImage], path: str | os.P
         modes = {image.mode for image in images}
         options.update(_save_options(likes[0], file_format, modes.pop() if len(modes) == 1 else "RGB"))
         options["dpi"] = dpi
-    images[0].save(partial, **options)
-    os.replace(partial, path)
+    with replacing(path) as partial:
+        images[0].save(partial, **options)

@@ -1,7 +1,7 @@
 """Writing one input's outputs: the restored image plus the asked-for result formats.
 
 Shared by the command line and the batch executors so that both name files the same
-way. Every file is written under a temporary name and renamed into place, so a killed
+way. Every file is written through :func:`difftsr_ocr.atomic.replacing`, so a killed
 process never leaves a half-written file under a final name: a later run can trust any
 file it finds.
 """
@@ -9,12 +9,12 @@ file it finds.
 from __future__ import annotations
 
 import hashlib
-import os
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from difftsr_ocr.atomic import replacing
 from difftsr_ocr.errors import DifftsrError, printable
 from difftsr_ocr.version import SOFTWARE_NAME, software_version
 
@@ -83,11 +83,9 @@ def output_stem(stem: str) -> str:
 
 
 def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` so that ``path`` holds either nothing or the whole text."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
+    """Write ``text`` so that ``path`` holds either nothing or the whole text, durably."""
+    with replacing(path) as partial:
+        partial.write_text(text, encoding="utf-8")
 
 
 def write_outputs(

@@ -23,6 +23,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from difftsr_ocr.atomic import replacing
 from difftsr_ocr.errors import WeightsError
 from difftsr_ocr.models.difftsr import CHECKPOINT_COMPONENTS, DiffTSRNetworks
 from difftsr_ocr.models.text_transformer import axial_key_spelling, normalize_axial_keys
@@ -307,15 +308,13 @@ def load_transocr_weights(model: nn.Module, weights: str | os.PathLike[str] | Tr
 
 
 def _save_safetensors(tensors: Mapping[str, torch.Tensor], destination: Path, source: Path) -> None:
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    partial = destination.with_name(destination.name + ".partial")
     contiguous = {key: value.contiguous() for key, value in tensors.items()}
-    save_file(contiguous, partial, metadata={"format": "pt", "converted_from": source.name})
-    # safetensors creates the file owner-only; give it the permissions of any new file.
-    umask = os.umask(0)
-    os.umask(umask)
-    partial.chmod(0o666 & ~umask)
-    os.replace(partial, destination)
+    with replacing(destination) as partial:
+        save_file(contiguous, partial, metadata={"format": "pt", "converted_from": source.name})
+        # safetensors creates the file owner-only; give it the permissions of any new file.
+        umask = os.umask(0)
+        os.umask(umask)
+        partial.chmod(0o666 & ~umask)
 
 
 def convert_difftsr_weights(
