@@ -27,17 +27,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("job", type=Path, help="job YAML")
     parser.add_argument("--dry-run", action="store_true", help="list what would be done and write nothing")
+    parser.add_argument(
+        "--force", action="store_true", help="redo every input, also those done before by the same pipeline"
+    )
     parser.add_argument("--report", type=Path, help="write the HTML report here (overrides the job's report)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more, with tracebacks of failures")
     return parser
 
 
-def _dry_run(job: Any) -> int:
+def _dry_run(job: Any, force: bool) -> int:
     from difftsr_ocr.batch.plan import plan_job
     from difftsr_ocr.batch.runner import split_done
 
     items = plan_job(job)
-    todo, skipped = split_done(job, items)
+    todo, skipped = split_done(job, items, force)
     done = {record["input"] for record in skipped}
     print(f"job {job.source}: {len(items)} input(s), {len(todo)} to do, {len(skipped)} already done")
     for item in items:
@@ -75,8 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         job = load_job(args.job)
         if args.dry_run:
-            return _dry_run(job)
-        summary = run_job(job, on_record=_progress)
+            return _dry_run(job, args.force)
+        summary = run_job(job, on_record=_progress, force=args.force)
         report = args.report or job.report_path
         if report is not None:
             from difftsr_ocr.batch.report import write_report

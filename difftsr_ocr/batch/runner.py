@@ -7,6 +7,7 @@ record is appended the moment it arrives, so a killed job resumes where it stopp
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -14,8 +15,11 @@ from typing import Any
 from difftsr_ocr.batch.job import Job
 from difftsr_ocr.batch.manifest import Manifest, is_complete, read_manifest
 from difftsr_ocr.batch.plan import WorkItem, plan_job
+from difftsr_ocr.batch.provenance import input_fingerprint, pipeline_fingerprint
 
 __all__ = ["JobSummary", "run_job", "split_done"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -41,17 +45,39 @@ class JobSummary:
         return [(record["input"], record["error"]) for record in self.records if record["status"] == "failed"]
 
 
-def split_done(job: Job, items: Sequence[WorkItem]) -> tuple[list[WorkItem], list[dict[str, Any]]]:
-    """The inputs still to do, and a ``skipped`` record for each one whose outputs are complete."""
+def split_done(job: Job, items: Sequence[WorkItem], force: bool = False) -> tuple[list[WorkItem], list[dict[str, Any]]]:
+    """The inputs still to do, and a ``skipped`` record for each one done before by the same pipeline.
+
+    An earlier result counts only when its outputs are whole and it was made from the
+    same input (fingerprint) by the same pipeline (config, weights, version); otherwise
+    the input is redone and the log says why. ``force`` redoes everything.
+    """
     previous = read_manifest(job.manifest_path)
+    pipeline = pipeline_fingerprint(job.pipeline)
     todo, skipped = [], []
     for item in items:
         record = previous.get(item.key)
-        if is_complete(record, item.source, item.output_dir, item.stem, job.outputs.formats):
+        reason = _stale(record, item, pipeline, job) if not force else "--force"
+        if reason is None:
             skipped.append({**record, "status": "skipped", "seconds": 0.0})
         else:
+            if record is not None:
+                logger.warning("%s: done again (%s)", item.source, reason)
             todo.append(item)
     return todo, skipped
+
+
+def _stale(record: dict[str, Any] | None, item: WorkItem, pipeline: str, job: Job) -> str | None:
+    """Why an earlier record cannot stand for ``item`` now (None: it can)."""
+    if record is None:
+        return "never done"
+    if not is_complete(record, item.source, item.output_dir, item.stem, job.outputs.formats):
+        return "its outputs are missing or damaged"
+    if record.get("pipeline") != pipeline:
+        return "the pipeline config, weights or version changed"
+    if record.get("input_fingerprint") != input_fingerprint(item.source):
+        return "the input file changed"
+    return None
 
 
 def _executor(job: Job) -> Callable[[Job, Sequence[WorkItem]], Iterator[dict[str, Any]]]:
@@ -64,14 +90,19 @@ def _executor(job: Job) -> Callable[[Job, Sequence[WorkItem]], Iterator[dict[str
     return run_local
 
 
-def run_job(job: Job, on_record: Callable[[dict[str, Any]], None] | None = None) -> JobSummary:
-    """Run every input not already done; each record goes to the manifest, then to ``on_record``."""
+def run_job(job: Job, on_record: Callable[[dict[str, Any]], None] | None = None, force: bool = False) -> JobSummary:
+    """Run every input not already done (all with ``force``); each record goes to the manifest, then to ``on_record``."""
     started = time.perf_counter()
-    todo, skipped = split_done(job, plan_job(job))
+    todo, skipped = split_done(job, plan_job(job), force)
+    pipeline = pipeline_fingerprint(job.pipeline)
+    # Taken before the work starts: an input replaced while it runs is redone next time.
+    fingerprints = {item.key: input_fingerprint(item.source) for item in todo}
     summary = JobSummary()
     with Manifest(job.manifest_path) as manifest:
 
         def record(entry: dict[str, Any]) -> None:
+            if entry["input"] in fingerprints:
+                entry = {**entry, "pipeline": pipeline, "input_fingerprint": fingerprints[entry["input"]]}
             manifest.append(entry)
             summary.records.append(entry)
             if on_record is not None:

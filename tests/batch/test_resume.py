@@ -68,3 +68,30 @@ def test_missing_output_is_redone(tmp_path: Path) -> None:
     result = run_batch("job.yaml", cwd=tmp_path)
     assert result.returncode == 0 and "inputs: 1 done, 0 skipped" in result.stdout
     json.loads((tmp_path / "out" / "only.json").read_text(encoding="utf-8"))
+
+
+def test_resume_redoes_what_another_pipeline_or_input_made(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    for name in ("kept", "replaced"):
+        Image.fromarray(page(f"Page {name}")).save(tmp_path / "in" / f"{name}.png")
+    write_job(tmp_path, extra="report: false\n")
+    assert run_batch("job.yaml", cwd=tmp_path).returncode == 0
+    first = {Path(r["input"]).name: r for r in manifest(tmp_path)}
+    assert all(r["pipeline"] and r["input_fingerprint"] for r in first.values())
+
+    # Same pipeline, one input replaced at the same path: only that one is done again.
+    Image.fromarray(page("Another text")).save(tmp_path / "in" / "replaced.png")
+    result = run_batch("job.yaml", cwd=tmp_path)
+    assert "inputs: 1 done, 1 skipped" in result.stdout, result.stdout
+    assert "replaced.png: done again (the input file changed)" in result.stderr
+
+    # Another pipeline config: everything is done again, and says why.
+    job = tmp_path / "job.yaml"
+    job.write_text(job.read_text(encoding="utf-8").replace("device: cpu,", "device: cpu, seed: 7,"), encoding="utf-8")
+    result = run_batch("job.yaml", cwd=tmp_path)
+    assert "inputs: 2 done, 0 skipped" in result.stdout, result.stdout
+    assert result.stderr.count("the pipeline config, weights or version changed") == 2
+
+    # Nothing changed: skipped; --force: done again.
+    assert "inputs: 0 done, 2 skipped" in run_batch("job.yaml", cwd=tmp_path).stdout
+    assert "inputs: 2 done, 0 skipped" in run_batch("job.yaml", "--force", cwd=tmp_path).stdout
