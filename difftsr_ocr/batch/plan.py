@@ -15,20 +15,29 @@ from difftsr_ocr.batch.job import Job
 from difftsr_ocr.errors import ConfigError
 from difftsr_ocr.outputs import output_stem
 
-__all__ = ["WorkItem", "plan_job"]
+__all__ = ["WorkItem", "manifest_key", "plan_job"]
 
 
 @dataclasses.dataclass(frozen=True)
 class WorkItem:
-    """One input: ``key`` (its resolved path) identifies it in the manifest."""
+    """One input: ``key`` identifies it in the manifest (see :func:`manifest_key`)."""
 
     source: Path
     output_dir: Path
     stem: str
+    key: str
 
-    @property
-    def key(self) -> str:
-        return str(self.source)
+
+def manifest_key(source: Path, job_folder: Path) -> str:
+    """``source`` relative to the job file's folder when it lies below it, else absolute.
+
+    A job moved with its archive (folder, inputs and outputs together) still finds its
+    earlier records.
+    """
+    try:
+        return source.relative_to(job_folder).as_posix()
+    except ValueError:
+        return str(source)
 
 
 def _glob_root(pattern: Path) -> Path:
@@ -81,5 +90,6 @@ def plan_job(job: Job) -> list[WorkItem]:
                     " use naming '{name}' or '{path}'"
                 )
             claimed[(output_dir, stem)] = file
-            items.append(WorkItem(source=resolved, output_dir=output_dir, stem=stem))
+            key = manifest_key(resolved, job.source.parent.resolve())
+            items.append(WorkItem(source=resolved, output_dir=output_dir, stem=stem, key=key))
     return items

@@ -95,3 +95,15 @@ def test_resume_redoes_what_another_pipeline_or_input_made(tmp_path: Path) -> No
     # Nothing changed: skipped; --force: done again.
     assert "inputs: 0 done, 2 skipped" in run_batch("job.yaml", cwd=tmp_path).stdout
     assert "inputs: 2 done, 0 skipped" in run_batch("job.yaml", "--force", cwd=tmp_path).stdout
+
+
+def test_a_job_moved_with_its_archive_finds_its_records(tmp_path: Path) -> None:
+    first_home = tmp_path / "first"
+    (first_home / "in").mkdir(parents=True)
+    Image.fromarray(page("Moving page")).save(first_home / "in" / "moving.png")
+    write_job(first_home, extra="report: false\n")
+    assert run_batch("job.yaml", cwd=first_home).returncode == 0
+    assert [r["input"] for r in manifest(first_home)] == ["in/moving.png"], "keys are relative to the job file"
+    second_home = tmp_path / "second"
+    first_home.rename(second_home)
+    assert "inputs: 0 done, 1 skipped" in run_batch("job.yaml", cwd=second_home).stdout
