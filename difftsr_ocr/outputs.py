@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from difftsr_ocr.atomic import replacing
 from difftsr_ocr.errors import DifftsrError, printable
@@ -89,9 +89,17 @@ def atomic_write(path: Path, text: str) -> None:
 
 
 def write_outputs(
-    source: Path, results: list[PageResult], output_dir: Path, formats: tuple[str, ...], stem: str | None = None
+    source: Path,
+    results: list[PageResult],
+    output_dir: Path,
+    formats: tuple[str, ...],
+    stem: str | None = None,
+    provenance: Mapping[str, Any] | None = None,
 ) -> list[Path]:
-    """Write the restored image and each format for one input; returns the paths written."""
+    """Write the restored image and each format for one input; returns the paths written.
+
+    ``provenance`` (:func:`difftsr_ocr.provenance.run_provenance`) goes into the results' metadata.
+    """
     from difftsr_ocr.export import (
         before_after_preview,
         disagreement_report,
@@ -110,6 +118,7 @@ def write_outputs(
         metadata={
             "source": printable(source),
             "software": f"{SOFTWARE_NAME} {software_version()}",
+            **({"provenance": dict(provenance)} if provenance is not None else {}),
         },
     )
     renderers: dict[str, Callable[[], str]] = {

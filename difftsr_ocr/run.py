@@ -130,6 +130,7 @@ def _process(pipeline: object, source: Path, args: argparse.Namespace, formats: 
     from tqdm import tqdm
 
     from difftsr_ocr.imageio import load_pages
+    from difftsr_ocr.provenance import run_provenance
 
     row = _Row(printable(source.name))
     started = time.perf_counter()
@@ -142,7 +143,7 @@ def _process(pipeline: object, source: Path, args: argparse.Namespace, formats: 
             bar.refresh()
 
         results = pipeline.process(pages, on_progress=progress)
-    write_outputs(source, results, args.output, formats)
+    write_outputs(source, results, args.output, formats, provenance=run_provenance(pipeline))
     row.pages = len(results)
     lines = [line for result in results for line in result.page.lines]
     row.lines = len(lines)

@@ -15,7 +15,7 @@ from typing import Any
 from difftsr_ocr.batch.job import Job
 from difftsr_ocr.batch.manifest import Manifest, is_complete, read_manifest
 from difftsr_ocr.batch.plan import WorkItem, plan_job
-from difftsr_ocr.batch.provenance import input_fingerprint, pipeline_fingerprint
+from difftsr_ocr.provenance import input_fingerprint, pipeline_fingerprint
 
 __all__ = ["JobSummary", "run_job", "split_done"]
 

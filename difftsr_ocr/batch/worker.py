@@ -21,6 +21,7 @@ from difftsr_ocr.errors import DifftsrError
 from difftsr_ocr.imageio import load_pages
 from difftsr_ocr.outputs import write_outputs
 from difftsr_ocr.pipeline import PageResult, Pipeline, PreparedPage
+from difftsr_ocr.provenance import run_provenance
 
 __all__ = ["failure_record", "run_items"]
 
@@ -55,7 +56,9 @@ def failure_record(item: WorkItem, error: Exception, seconds: float = 0.0) -> di
     }
 
 
-def _ok_record(item: WorkItem, results: list[PageResult], outputs: list, seconds: float) -> dict[str, Any]:
+def _ok_record(
+    item: WorkItem, results: list[PageResult], outputs: list, seconds: float, provenance: dict[str, Any]
+) -> dict[str, Any]:
     lines = [line for result in results for line in result.page.lines]
     counts = [result.page.counts() for result in results]
     timings: dict[str, float] = {}
@@ -76,6 +79,7 @@ def _ok_record(item: WorkItem, results: list[PageResult], outputs: list, seconds
         "outputs": [str(path) for path in outputs],
         "error": "",
         "finished": _now(),
+        "provenance": provenance,
     }
 
 
@@ -109,6 +113,7 @@ def _flush(pipeline: Pipeline, pending: list[_Pending], formats: tuple[str, ...]
         failures = _restore(pipeline, pending)
     except Exception as error:
         failures = dict.fromkeys(range(len(pending)), error)
+    provenance = run_provenance(pipeline)
     for number, entry in enumerate(pending):
         if number in failures:
             yield failure_record(entry.item, failures[number], entry.seconds)
@@ -116,11 +121,13 @@ def _flush(pipeline: Pipeline, pending: list[_Pending], formats: tuple[str, ...]
         started = time.perf_counter()
         try:
             results = [pipeline.finish(page) for page in entry.pages]
-            outputs = write_outputs(entry.item.source, results, entry.item.output_dir, formats, entry.item.stem)
+            outputs = write_outputs(
+                entry.item.source, results, entry.item.output_dir, formats, entry.item.stem, provenance
+            )
         except Exception as error:
             yield failure_record(entry.item, error, entry.seconds + time.perf_counter() - started)
             continue
-        yield _ok_record(entry.item, results, outputs, entry.seconds + time.perf_counter() - started)
+        yield _ok_record(entry.item, results, outputs, entry.seconds + time.perf_counter() - started, provenance)
 
 
 def _prepare(pipeline: Pipeline, item: WorkItem, pdf_dpi: float) -> _Pending:

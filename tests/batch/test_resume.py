@@ -78,6 +78,7 @@ def test_resume_redoes_what_another_pipeline_or_input_made(tmp_path: Path) -> No
     assert run_batch("job.yaml", cwd=tmp_path).returncode == 0
     first = {Path(r["input"]).name: r for r in manifest(tmp_path)}
     assert all(r["pipeline"] and r["input_fingerprint"] for r in first.values())
+    assert all(r["provenance"]["pipeline"] == r["pipeline"] for r in first.values())
 
     # Same pipeline, one input replaced at the same path: only that one is done again.
     Image.fromarray(page("Another text")).save(tmp_path / "in" / "replaced.png")

@@ -53,6 +53,9 @@ def test_sample_run_writes_every_format(tmp_path: Path) -> None:
     assert not any(name.endswith(".partial") for name in names)
     document = json.loads((out / "degraded_page.json").read_text(encoding="utf-8"))["document"]
     assert "Invoice number 2024-117" in [line["text"] for line in document["pages"][0]["lines"]]
+    provenance = document["metadata"]["provenance"]
+    assert (provenance["restorer"], provenance["device"], provenance["seed"]) == ("classical", "cpu", 0)
+    assert len(provenance["pipeline"]) == 16 and provenance["software"].startswith("difftsr-ocr ")
     with Image.open(out / "degraded_page.restored.png") as restored:
         assert restored.mode == "L", "the restored page keeps the input's mode"
     assert "degraded_page.png" in result.stdout and " ok" in result.stdout

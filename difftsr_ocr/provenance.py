@@ -1,0 +1,88 @@
+"""What made an output: the fingerprints and settings every result and manifest record carries.
+
+A batch job reuses an earlier result only when it was made from the same input with the
+same effective pipeline. The pipeline's fingerprint covers every config value plus the
+identity of the weight files it names (path, size and modification time: hashing a 4 GB
+checkpoint on every run would cost more than it protects); the input's covers its size,
+modification time and content. :func:`run_provenance` is what a JSON result says about
+the run that made it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from difftsr_ocr.config import PipelineConfig, config_to_dict
+from difftsr_ocr.version import SOFTWARE_NAME, software_version
+
+if TYPE_CHECKING:
+    from difftsr_ocr.pipeline import Pipeline
+
+__all__ = ["input_fingerprint", "pipeline_fingerprint", "run_provenance"]
+
+_CHUNK = 1 << 20
+
+
+def _file_identity(path: str | None) -> list[object] | None:
+    if path is None:
+        return None
+    resolved = Path(path).expanduser()
+    try:
+        status = resolved.stat()
+    except OSError:
+        return [str(resolved), "missing"]
+    return [str(resolved.resolve()), status.st_size, status.st_mtime_ns]
+
+
+def pipeline_fingerprint(config: PipelineConfig) -> str:
+    """A short hash of ``config``, the weight files it names and the package version."""
+    described = {
+        "config": config_to_dict(config),
+        "weights": [_file_identity(config.restorer.ckpt), _file_identity(config.restorer.transocr)],
+        "version": software_version(),
+    }
+    text = json.dumps(described, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def input_fingerprint(path: str | os.PathLike[str]) -> str:
+    """A short hash of the file's size, modification time and content (a word when it cannot be read)."""
+    try:
+        status = os.stat(path)
+        if not stat.S_ISREG(status.st_mode):
+            return "not a file"  # a pipe would block the read below
+        digest = hashlib.sha256(f"{status.st_size}:{status.st_mtime_ns}:".encode())
+        with open(path, "rb") as stream:
+            while chunk := stream.read(_CHUNK):
+                digest.update(chunk)
+    except OSError:
+        return "missing"
+    return digest.hexdigest()[:16]
+
+
+def run_provenance(pipeline: Pipeline) -> dict[str, Any]:
+    """The software, pipeline fingerprint, restorer, weight files, device, precision and seed of a run."""
+    config = pipeline.config
+    restorer = pipeline.restorer
+    name = restorer.name if restorer is not None else "none"
+    provenance: dict[str, Any] = {
+        "software": f"{SOFTWARE_NAME} {software_version()}",
+        "pipeline": pipeline_fingerprint(config),
+        "restorer": name,
+        "seed": config.seed,
+    }
+    if name == "difftsr":
+        provenance["weights"] = {
+            "ckpt": _file_identity(config.restorer.ckpt),
+            "transocr": _file_identity(config.restorer.transocr),
+        }
+        provenance["device"] = str(getattr(restorer, "device", config.device))
+        provenance["precision"] = config.restorer.precision
+    else:
+        provenance["device"] = "cpu"
+    return provenance
