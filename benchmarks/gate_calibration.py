@@ -9,7 +9,7 @@ line; the liar redraws it with 1-2 characters swapped for the recogniser's own m
 plausible confusions (difftsr_ocr.evaluation.oracles). Printed: the evidence of every
 changed reading (log-likelihood ratio per changed character under the original crop's
 CTC output, the same of the original vs the restored reading under the restored crop,
-and the pixel inconsistency) by restorer and script, a sweep of the safe gate's thresholds, and per
+the pixel inconsistency and the best look-alike's gain) by restorer and script, a sweep of the safe gate's thresholds, and per
 policy the share of the truth restorer's changed readings accepted (goal >= 90%), the
 share of the liar's refused (goal >= 99%) and the merged text's character error rate.
 """
@@ -98,24 +98,28 @@ def main() -> int:
     _witness(trial, "restored_log_ratio")
     print("\nWitness 3, the pixels: inconsistency of the restoration with the original crop")
     _witness(trial, "inconsistency")
+    print("\nWitness 4, look-alikes: how much better the original crop supports the best look-alike reading")
+    _witness(trial, "lookalike_gain")
 
     current = GateConfig()
-    ratios = (-2.0, -3.0, -3.5, -4.0, -5.0, -6.0, -8.0)
-    bars = (2.5, 3.0, 3.25, 3.5, 3.75, 4.0, math.inf)
-    print(
-        f"\nSafe gate sweep: truth changes accepted / liar's lies refused (all scripts; "
-        f"max_restored_log_ratio {current.max_restored_log_ratio:g})"
+    ratios = (-2.0, -3.5, -5.0, -6.0, -8.0, -10.0, -12.0)
+    print("\nSafe gate sweep: truth changes accepted / liar's lies refused (all scripts; the other bars at default)")
+    sweeps = {
+        "max_inconsistency": (3.0, 3.5, 4.0, 5.0, math.inf),
+        "max_lookalike_gain": (3.0, 4.0, 5.0, 6.0, math.inf),
+    }
+    for name, bars in sweeps.items():
+        print(f"{'min_log_ratio':>14}" + "".join(f"{f'{name} {b:g}':>26}" for b in bars))
+        for ratio in ratios:
+            cells = []
+            for bar in bars:
+                truth, liar = _shares(trial, dataclasses.replace(current, min_log_ratio=ratio, **{name: bar}))
+                cells.append(f"{truth:>7.1%} /{liar:>7.1%}")
+            print(f"{ratio:>14.1f}" + "".join(f"{cell:>26}" for cell in cells))
+    alone = dataclasses.replace(
+        current, max_restored_log_ratio=0.0, max_inconsistency=math.inf, max_lookalike_gain=math.inf
     )
-    print(f"{'min_log_ratio':>14}" + "".join(f"{f'incons<={b:g}':>17}" for b in bars))
-    for ratio in ratios:
-        cells = []
-        for bar in bars:
-            gate = dataclasses.replace(current, min_log_ratio=ratio, max_inconsistency=bar)
-            truth, liar = _shares(trial, gate)
-            cells.append(f"{truth:>7.1%} /{liar:>7.1%}")
-        print(f"{ratio:>14.1f}" + "".join(f"{cell:>17}" for cell in cells))
-    alone = dataclasses.replace(current, max_restored_log_ratio=0.0, max_inconsistency=math.inf)
-    print("The original crop's CTC ratio alone (the other two witnesses off):")
+    print("The original crop's CTC ratio alone (the other witnesses off):")
     for ratio in ratios:
         truth, liar = _shares(trial, dataclasses.replace(alone, min_log_ratio=ratio))
         print(f"{ratio:>14.1f}{truth:>10.1%} /{liar:>7.1%}")
@@ -127,7 +131,8 @@ def main() -> int:
 
     print(
         f"\nPolicies (safe: min_log_ratio {current.min_log_ratio:g}, max_restored_log_ratio "
-        f"{current.max_restored_log_ratio:g}, max_inconsistency {current.max_inconsistency:g})"
+        f"{current.max_restored_log_ratio:g}, max_inconsistency {current.max_inconsistency:g}, "
+        f"max_lookalike_gain {current.max_lookalike_gain:g})"
     )
     print(f"{'policy':<8}{'script':<8}{'truth accepted':>16}{'liar refused':>14}{'CER truth':>11}{'CER liar':>10}")
     for policy in GATE_POLICIES:
@@ -146,7 +151,12 @@ def main() -> int:
                 if evidence is None
                 else " ".join(
                     "-" if v is None else f"{v:.2f}"
-                    for v in (evidence.original_log_ratio, evidence.restored_log_ratio, evidence.inconsistency)
+                    for v in (
+                        evidence.original_log_ratio,
+                        evidence.restored_log_ratio,
+                        evidence.inconsistency,
+                        evidence.lookalike_gain,
+                    )
                 )
             )
             kind = "lie" if c.restorer == "liar" and c.lie else "reads true" if c.restorer == "liar" else "correction"

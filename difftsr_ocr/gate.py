@@ -3,7 +3,7 @@
 A diffusion restorer can draw crisp, confident, wrong characters, and confidence cannot
 tell a correction from a hallucination: measured on the official DiffTSR outputs,
 the restored crop of a mistake (泰→秦) read *more* confidently than the original. So a
-changed reading has to answer to three witnesses (:func:`weigh_evidence`):
+changed reading has to answer to four witnesses (:func:`weigh_evidence`):
 
 1. the original crop's CTC output: a degraded glyph that the restoration corrected was
    ambiguous, so those frames give the restored reading a likelihood close to their own
@@ -16,16 +16,23 @@ changed reading has to answer to three witnesses (:func:`weigh_evidence`):
 3. the pixels themselves: the restoration, degraded again, must explain the original
    crop evenly along the line; a swapped glyph leaves a local blob the fit cannot
    explain, also where the recogniser cannot tell the two apart (a diacritic, a case
-   change) (``inconsistency``, :mod:`difftsr_ocr.consistency`).
+   change) (``inconsistency``, :mod:`difftsr_ocr.consistency`);
+4. the look-alikes: a restorer that goes wrong draws a glyph of a similar pair (秦 for
+   泰). Each changed character is swapped for the look-alikes the restored crop itself
+   ranks next; when the original crop supports one of those readings clearly better
+   than the restored one, the restoration picked the wrong glyph of the pair
+   (``lookalike_gain``). Witness 1 alone cannot say this: on a badly degraded line every
+   reading is unlikely, the right one and the look-alike alike.
 
 Policies:
 
   safe    (default) an unchanged reading (equal up to whitespace and NFKC, e.g. full- and
           half-width punctuation) is restored when OCR reads the restored crop at least
           as confidently (within ``confidence_tolerance``). A changed reading is
-          restored when all three witnesses agree: ``original_log_ratio >=
-          min_log_ratio``, ``restored_log_ratio <= max_restored_log_ratio`` and
-          ``inconsistency <= max_inconsistency``. A second, independent reader (the TDM
+          restored when all four witnesses agree: ``original_log_ratio >=
+          min_log_ratio``, ``restored_log_ratio <= max_restored_log_ratio``,
+          ``inconsistency <= max_inconsistency`` and ``lookalike_gain <=
+          max_lookalike_gain``. A second, independent reader (the TDM
           transcript of ``refine_text=True``, compared case-insensitively) that reads
           the same lowers the first bar to ``confirmed_min_log_ratio``. The TransOCR text
           prior is never a second reader: it is the LR crop's reading that conditioned
@@ -39,6 +46,7 @@ The thresholds were calibrated with benchmarks/gate_calibration.py (see README).
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 
 import numpy as np
@@ -50,6 +58,9 @@ from difftsr_ocr.recognize.ctc import CTCFrames
 from difftsr_ocr.results import Evidence, Reading
 
 __all__ = ["GATE_POLICIES", "LOG_RATIO_FLOOR", "GateConfig", "GateDecision", "decide", "weigh_evidence"]
+
+# Look-alikes tried per changed character: the restored crop's next-ranked classes there.
+LOOKALIKES = 5
 
 GATE_POLICIES = ("safe", "always", "never")
 # A reading the frames cannot produce at all scores this per changed character (e^-100
@@ -63,14 +74,15 @@ class GateConfig:
     # Unchanged readings: restored OCR confidence must reach the original's minus this
     # (recognisers' scores wobble in the third decimal between near-identical crops).
     confidence_tolerance: float = 0.01
-    # Changed readings: the three witnesses' bars, calibrated with
+    # Changed readings: the four witnesses' bars, calibrated with
     # benchmarks/gate_calibration.py (README, "What the trust gate lets through").
-    min_log_ratio: float = -3.5
+    min_log_ratio: float = -8.0
     max_restored_log_ratio: float = -2.0
     max_inconsistency: float = 3.5
+    max_lookalike_gain: float = 5.0
     # With an independent second reader agreeing (the TDM transcript), the original
-    # pixels need only not rule the reading out: the liar's median is -11.6.
-    confirmed_min_log_ratio: float = -8.0
+    # pixels need only not rule the reading out flatly.
+    confirmed_min_log_ratio: float = -12.0
 
     def __post_init__(self) -> None:
         if self.policy not in GATE_POLICIES:
@@ -80,6 +92,10 @@ class GateConfig:
         for name in ("min_log_ratio", "max_restored_log_ratio", "confirmed_min_log_ratio"):
             if not getattr(self, name) <= 0.0:
                 raise ConfigError(f"gate {name} must be <= 0 (a log-likelihood ratio), not {getattr(self, name)}")
+        if not self.max_lookalike_gain >= 0.0:
+            raise ConfigError(
+                f"gate max_lookalike_gain must be >= 0 (a log-likelihood gain), not {self.max_lookalike_gain}"
+            )
         if not self.max_inconsistency >= 1.0:
             raise ConfigError(
                 f"gate max_inconsistency must be >= 1 (a ratio to the typical residual), not {self.max_inconsistency}"
@@ -129,13 +145,51 @@ def weigh_evidence(
             notes.append(f"the recogniser gives no per-frame evidence for the {crop} crop")
         elif note:
             notes.append(f"{crop} crop: {note}")
+    gain, lookalike = None, ""
+    if original_frames is not None and restored_frames is not None:
+        gain, lookalike = _best_lookalike(original_frames, restored_frames, original.text, restored.text)
     return Evidence(
         original_log_ratio=ratios[0],
         restored_log_ratio=ratios[1],
         inconsistency=inconsistency(original_crop, restored_crop),
         changed=changed,
+        lookalike_gain=gain,
+        lookalike=lookalike,
         note="; ".join(notes),
     )
+
+
+def _best_lookalike(
+    original_frames: CTCFrames, restored_frames: CTCFrames, original: str, restored: str
+) -> tuple[float | None, str]:
+    """(gain, reading): the look-alike reading the original crop supports best, and by how much over ``restored``.
+
+    Look-alikes swap one changed character of ``restored`` for a class the restored
+    crop ranks next at that character's frame. None when the restored crop's own best
+    path does not spell ``restored`` (nothing to line the characters up with).
+    """
+    key, path = reading_key(restored), restored_frames.best_path()
+    if "".join(char for _, char in path) != key:
+        return None, ""
+    characters = restored_frames.characters()
+    matcher = difflib.SequenceMatcher(a=reading_key(original), b=key, autojunk=False)
+    candidates = []
+    for tag, _, _, start, end in matcher.get_opcodes():
+        if tag not in ("replace", "insert"):
+            continue
+        for position in range(start, end):
+            frame, char = path[position]
+            for index, _ in restored_frames.ranked(frame)[: LOOKALIKES + 1]:
+                other = characters.get(index, "")
+                if other and other != char and not other.isspace():
+                    candidates.append(key[:position] + other + key[position + 1 :])
+    if not candidates:
+        return None, ""
+    scores = original_frames.log_likelihood([key, *candidates])
+    best = int(np.argmax(scores[1:]))
+    if not np.isfinite(scores[0]) or not np.isfinite(scores[1 + best]):
+        return None, ""
+    return float(scores[1 + best] - scores[0]), candidates[best]
 
 
 def decide(
@@ -197,6 +251,11 @@ def _decide_change(
         failures.append(
             f"the restoration does not explain the original pixels "
             f"(inconsistency {evidence.inconsistency:.2f} > {config.max_inconsistency:g})"
+        )
+    if evidence.lookalike_gain is not None and evidence.lookalike_gain > config.max_lookalike_gain:
+        failures.append(
+            f"the original pixels prefer the look-alike {evidence.lookalike!r} "
+            f"(+{evidence.lookalike_gain:.2f} > {config.max_lookalike_gain:g})"
         )
     if failures:
         return GateDecision(False, f"{change}; {'; '.join(failures)}")

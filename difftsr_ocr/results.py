@@ -73,18 +73,23 @@ class Evidence:
     negative: the restoration rules the original reading out; near 0: it is ambiguous).
     ``inconsistency``: how much more the worst part of the restoration disagrees with the
     original pixels than its typical part (:func:`difftsr_ocr.consistency.inconsistency`).
+    ``lookalike_gain``: how much better the original crop supports ``lookalike``, the
+    restored reading with one changed character swapped for a look-alike the restored
+    crop itself offers, than the restored reading (log-likelihood; <= 0: none is better).
     A reading the frames cannot produce at all scores ``gate.LOG_RATIO_FLOOR`` (-100).
-    ``changed``: characters changed. ``note``: why a ratio is missing (None).
+    ``changed``: characters changed. ``note``: why a figure is missing (None).
     """
 
     original_log_ratio: float | None
     restored_log_ratio: float | None
     inconsistency: float | None
     changed: int
+    lookalike_gain: float | None = None
+    lookalike: str = ""
     note: str = ""
 
     def describe(self) -> str:
-        """The three witnesses in words, the missing ones shown as n/a with the note saying why."""
+        """The gate's witnesses in words, the missing ones shown as n/a with the note saying why."""
 
         def figure(value: float | None) -> str:
             return "n/a" if value is None else f"{value:.2f}"
@@ -92,7 +97,8 @@ class Evidence:
         text = (
             f"per changed character, log-likelihood of the restored vs the original reading under the original "
             f"crop {figure(self.original_log_ratio)}, of the original vs the restored reading under the restored "
-            f"crop {figure(self.restored_log_ratio)}; pixel inconsistency {figure(self.inconsistency)}"
+            f"crop {figure(self.restored_log_ratio)}; pixel inconsistency {figure(self.inconsistency)}; "
+            f"best look-alike {self.lookalike or 'n/a'} {figure(self.lookalike_gain)}"
         )
         return f"{text} ({self.note})" if self.note else text
 

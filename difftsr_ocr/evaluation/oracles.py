@@ -85,22 +85,6 @@ def truth_for(prepared: PreparedPage, clean: np.ndarray) -> OracleRestorer:
     return restorer
 
 
-def _best_path(frames: CTCFrames) -> list[tuple[int, str]]:
-    """(frame, character) of every character greedy decoding emits, whitespace aside."""
-    characters = {index: char for char, index in frames.vocabulary.items()}
-    path: list[tuple[int, str]] = []
-    previous = -1
-    for t in range(frames.frames):
-        best, log_prob = frames.ranked(t)[0]
-        if log_prob <= frames.blank[t]:
-            previous = -1
-            continue
-        if best != previous:
-            path.append((t, characters[best]))
-        previous = best
-    return path
-
-
 def confusions(frames: CTCFrames, accept: Callable[[str], bool]) -> list[tuple[int, str]]:
     """(position, most plausible other character) for each character on the best path of ``frames``.
 
@@ -108,9 +92,9 @@ def confusions(frames: CTCFrames, accept: Callable[[str], bool]) -> list[tuple[i
     best-ranked other class of the frame that emitted the character among those
     ``accept`` takes (so a Latin line is not lied about with a CJK glyph).
     """
-    characters = {index: char for char, index in frames.vocabulary.items()}
+    characters = frames.characters()
     found = []
-    for position, (t, emitted) in enumerate(_best_path(frames)):
+    for position, (t, emitted) in enumerate(frames.best_path()):
         for other, _ in frames.ranked(t)[1:]:
             alternative = characters.get(other, "")
             if alternative != emitted and accept(alternative):
@@ -133,7 +117,7 @@ def lie_about(text: str, frames: CTCFrames, rng: np.random.Generator) -> str | N
     ``frames`` is the recogniser's output on the clean rendering of ``text``; it must
     read ``text`` (up to whitespace), or the positions would not line up.
     """
-    if "".join(char for _, char in _best_path(frames)) != reading_key(text):
+    if "".join(char for _, char in frames.best_path()) != reading_key(text):
         return None
     accept = _is_cjk_ideograph if any(_is_cjk_ideograph(char) for char in text) else _is_latin_alphanumeric
     options = confusions(frames, accept)

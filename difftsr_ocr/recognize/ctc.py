@@ -146,6 +146,25 @@ class CTCFrames:
         order = np.argsort(-values, kind="stable")
         return [(int(classes[i]), float(values[i])) for i in order]
 
+    def characters(self) -> dict[int, str]:
+        """Class index -> character (blank and whitespace aside)."""
+        return {index: char for char, index in self.vocabulary.items()}
+
+    def best_path(self) -> list[tuple[int, str]]:
+        """(frame, character) of every character greedy decoding emits, whitespace aside."""
+        characters = self.characters()
+        path: list[tuple[int, str]] = []
+        previous = -1
+        for t in range(self.frames):
+            best, log_prob = self.ranked(t)[0]
+            if log_prob <= self.blank[t]:
+                previous = -1
+                continue
+            if best != previous:
+                path.append((t, characters[best]))
+            previous = best
+        return path
+
     def labels(self, text: str) -> list[int] | None:
         """Class indices of ``text`` without whitespace; None when a character is outside the alphabet."""
         labels = []

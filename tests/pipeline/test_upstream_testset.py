@@ -12,6 +12,7 @@ import pytest
 from difftsr_ocr.config import config_from_dict
 from difftsr_ocr.detect.ppocr import PPOCRDetector
 from difftsr_ocr.evaluation.upstream import official_sr_restorer, upstream_pages, upstream_pairs
+from difftsr_ocr.gate import GateConfig
 from difftsr_ocr.imageio import load_image
 from difftsr_ocr.pipeline import PageResult, Pipeline
 from difftsr_ocr.recognize.ppocr import PPOCRRecognizer
@@ -58,19 +59,23 @@ def _line(result: PageResult, original: str):
     return next(line for line in result.page.lines if line.reading("ocr_original").text == original)
 
 
-@pytest.mark.parametrize(("original", "corrected"), [("□水鸡排", "口水鸡排"), ("特色家家舞", "特色农家菜")])
+@pytest.mark.parametrize(
+    ("original", "corrected"), [("□水鸡排", "口水鸡排"), ("特色家家舞", "特色农家菜"), ("图文锅作", "图文制作")]
+)
 def test_the_gate_accepts_a_real_correction_and_says_what_it_replaced(
     safe_result: PageResult, original: str, corrected: str
 ) -> None:
-    # Both checked by eye: the degraded glyphs were ambiguous, the restoration is not.
+    # Checked by eye: the degraded glyphs were ambiguous (图文锅作's are noise that PP-OCR reads
+    # as 锅 with confidence), the restoration is not, and no look-alike fits the original better.
     line = _line(safe_result, original)
     assert line.reading("ocr_restored").text == corrected
     assert line.decision == "restored" and line.text == corrected
     assert line.disagreements and line.disagreements[0].startswith("ocr_original: ")
     evidence = line.evidence
     assert evidence is not None and evidence.original_log_ratio is not None and evidence.restored_log_ratio is not None
-    assert evidence.original_log_ratio >= -3.5 and evidence.restored_log_ratio < -5.0
+    assert evidence.original_log_ratio >= GateConfig().min_log_ratio and evidence.restored_log_ratio < -5.0
     assert evidence.inconsistency is not None and evidence.inconsistency < 3.0
+    assert evidence.lookalike_gain is not None and evidence.lookalike_gain < 1.0
 
 
 def test_the_gate_refuses_a_confident_mistake(safe_result: PageResult) -> None:

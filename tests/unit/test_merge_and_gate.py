@@ -83,7 +83,29 @@ def test_same_reading(a: str, b: str, same: bool) -> None:
 
 
 # The recogniser's alphabet for the gate tests: blank, a few Latin and CJK characters, space.
-CHARACTERS = ["", "I", "n", "v", "o", "i", "c", "e", "l", "1", "泰", "秦", "芒", "了", " "]
+CHARACTERS = [
+    "",
+    "I",
+    "n",
+    "v",
+    "o",
+    "i",
+    "c",
+    "e",
+    "l",
+    "1",
+    "泰",
+    "秦",
+    "芒",
+    "了",
+    "图",
+    "文",
+    "锅",
+    "制",
+    "利",
+    "作",
+    " ",
+]
 VOCABULARY = vocabulary_index(CHARACTERS)
 
 
@@ -133,11 +155,22 @@ def test_a_correction_of_an_ambiguous_glyph_is_accepted() -> None:
 
 
 def test_a_glyph_the_original_pixels_rule_out_is_refused_however_clear_the_restoration() -> None:
-    original = _frames([{"泰": 0.97, "秦": 0.02}, {"芒": 0.99}, {"了": 0.99}])
+    original = _frames([{"泰": 0.99999, "秦": 1e-5}, {"芒": 0.99}, {"了": 0.99}])
     restored = _frames([{"秦": 0.99, "泰": 0.001}, {"芒": 0.99}, {"了": 0.99}])
     decision, evidence = _gate("泰芒了", "秦芒了", original, restored)
     assert not decision.restore and "original pixels rule it out" in decision.reason
     assert evidence.original_log_ratio is not None and evidence.original_log_ratio < GateConfig().min_log_ratio
+
+
+def test_a_look_alike_the_original_pixels_prefer_is_refused() -> None:
+    # The original reads 泰 200 times likelier than 秦: not ruled out by witness 1's bar,
+    # but the restored crop's own runner-up, 泰, is what the original pixels show.
+    original = _frames([{"泰": 0.995, "秦": 0.005}, {"芒": 0.99}, {"了": 0.99}])
+    restored = _frames([{"秦": 0.99, "泰": 0.005}, {"芒": 0.99}, {"了": 0.99}])
+    decision, evidence = _gate("泰芒了", "秦芒了", original, restored)
+    assert not decision.restore and "prefer the look-alike '泰芒了'" in decision.reason
+    assert evidence.original_log_ratio is not None and evidence.original_log_ratio > GateConfig().min_log_ratio
+    assert evidence.lookalike == "泰芒了" and evidence.lookalike_gain == pytest.approx(np.log(0.995 / 0.005), abs=0.01)
 
 
 def test_a_restoration_that_still_reads_the_original_is_refused() -> None:
@@ -159,16 +192,21 @@ def test_a_restoration_that_does_not_explain_the_original_pixels_is_refused() ->
 
 
 def test_only_an_independent_reader_confirms_and_case_does_not_matter_to_it() -> None:
-    original = _frames([{"泰": 0.97, "秦": 0.02}, {"芒": 0.99}, {"了": 0.99}])
-    restored = _frames([{"秦": 0.99, "泰": 0.001}, {"芒": 0.99}, {"了": 0.99}])
-    assert not _gate("泰芒了", "秦芒了", original, restored, Reading("text_prior", "秦芒了", 0.9))[0].restore
-    decision, _ = _gate("泰芒了", "秦芒了", original, restored, Reading("difftsr", "秦芒了", 0.9))
+    # Noise that the recogniser reads as 锅 with confidence; the restoration draws 制,
+    # whose look-alike (利) the noise does not show either.
+    original = _frames([{"图": 0.99}, {"文": 0.99}, {"锅": 0.99999, "制": 1e-5}, {"作": 0.99}])
+    restored = _frames([{"图": 0.99}, {"文": 0.99}, {"制": 0.99, "利": 0.005}, {"作": 0.99}])
+    assert not _gate("图文锅作", "图文制作", original, restored, Reading("text_prior", "图文制作", 0.9))[0].restore
+    decision, _ = _gate("图文锅作", "图文制作", original, restored, Reading("difftsr", "图文制作", 0.9))
     assert decision.restore and "transcript confirms" in decision.reason
     latin = _frames(
-        [{"I": 0.99}, {"n": 0.99}, {"v": 0.99}, {"o": 0.99}, {"l": 0.99, "i": 0.002}, {"c": 0.99}, {"e": 0.99}]
+        [{"I": 0.99}, {"n": 0.99}, {"v": 0.99}, {"o": 0.99}, {"l": 0.99999, "i": 1e-5}, {"c": 0.99}, {"e": 0.99}]
     )
-    assert not _gate("Involce", "Invoice", latin, _frames(INVOICE))[0].restore
-    assert _gate("Involce", "Invoice", latin, _frames(INVOICE), Reading("difftsr", "invoice", 0.7))[0].restore
+    restored_latin = _frames(
+        [{"I": 0.99}, {"n": 0.99}, {"v": 0.99}, {"o": 0.99}, {"i": 0.99, "1": 0.005}, {"c": 0.99}, {"e": 0.99}]
+    )
+    assert not _gate("Involce", "Invoice", latin, restored_latin)[0].restore
+    assert _gate("Involce", "Invoice", latin, restored_latin, Reading("difftsr", "invoice", 0.7))[0].restore
 
 
 def test_a_change_that_cannot_be_weighed_needs_a_second_reader_and_consistent_pixels() -> None:
@@ -219,3 +257,5 @@ def test_policies() -> None:
         GateConfig(min_log_ratio=1.0)
     with pytest.raises(ConfigError, match="max_inconsistency"):
         GateConfig(max_inconsistency=0.5)
+    with pytest.raises(ConfigError, match="max_lookalike_gain"):
+        GateConfig(max_lookalike_gain=-1.0)
