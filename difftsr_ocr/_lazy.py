@@ -10,6 +10,8 @@ import importlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+__all__ = ["lazy_exports"]
+
 
 def lazy_exports(
     package: str, homes: Mapping[str, str], exported: Sequence[str]

@@ -51,7 +51,6 @@ import math
 
 import numpy as np
 
-from difftsr_ocr.consistency import inconsistency
 from difftsr_ocr.errors import ConfigError
 from difftsr_ocr.merge import edit_distance, reading_key, same_reading
 from difftsr_ocr.recognize.ctc import CTCFrames
@@ -132,6 +131,9 @@ def weigh_evidence(
     restored_crop: np.ndarray,
 ) -> Evidence:
     """What the original crop, the restored crop and their pixels say about ``restored`` against ``original``."""
+    # OpenCV loads here, not when a config (which holds GateConfig) is read: plug-ins read configs.
+    from difftsr_ocr.consistency import inconsistency
+
     changed = max(1, edit_distance(reading_key(restored.text), reading_key(original.text)))
     ratios: list[float | None] = []
     notes = []

@@ -19,8 +19,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from difftsr_ocr.config import PipelineConfig, config_from_dict, config_to_dict, load_pipeline_config
+from difftsr_ocr.config import (
+    RESTORER_KINDS,
+    PipelineConfig,
+    config_from_dict,
+    config_to_dict,
+    load_pipeline_config,
+)
 from difftsr_ocr.errors import DifftsrError, ExitCode, printable
+from difftsr_ocr.gate import GATE_POLICIES
 from difftsr_ocr.outputs import FORMATS, check_formats, output_stem, write_outputs
 from difftsr_ocr.version import SOFTWARE_NAME, software_version
 
@@ -50,9 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", type=Path, help="pipeline config YAML (see configs/pipeline_default.yaml)")
     weights = parser.add_argument_group("restorer")
-    weights.add_argument(
-        "--restorer", choices=("auto", "difftsr", "classical", "none"), help="which restorer (default: auto)"
-    )
+    weights.add_argument("--restorer", choices=RESTORER_KINDS, help="which restorer (default: auto)")
     weights.add_argument("--ckpt", help="DiffTSR.ckpt or its safetensors form")
     weights.add_argument("--transocr", help="transocr.pth or its safetensors form")
     weights.add_argument("--steps", type=int, help="DDIM steps (official: 200; 20-50 is much faster)")
@@ -68,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--device", help="cpu, cuda, cuda:N or auto (default: auto)")
     run.add_argument("--seed", type=int, help="base seed; each crop derives its own from it")
     run.add_argument("--threads", type=int, help="CPU threads per stage (default: one per core)")
-    run.add_argument("--gate", choices=("safe", "always", "never"), help="trust gate policy (default: safe)")
+    run.add_argument("--gate", choices=GATE_POLICIES, help="trust gate policy (default: safe)")
     run.add_argument("--detector", choices=("ppocr", "paddle"), help="detection/recognition backend (default: ppocr)")
     run.add_argument(
         "--scale",

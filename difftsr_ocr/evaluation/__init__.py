@@ -5,3 +5,5 @@ benchmarks and tests measure against pages drawn by :mod:`difftsr_ocr.evaluation
 where every line is known because it was put there. Framework-free (no torch), so
 it can be imported by tests and tools that never load a model.
 """
+
+__all__: list[str] = []

@@ -26,6 +26,8 @@ from ocrmypdf.exceptions import BadArgsError, MissingDependencyError
 from PIL import Image
 from pydantic import BaseModel
 
+from difftsr_ocr.config import RESTORER_KINDS
+from difftsr_ocr.gate import GATE_POLICIES
 from difftsr_ocr.integrations._ocrmypdf_support import ENGINE_NAME, ocrmypdf_errors, options_to_config
 
 if TYPE_CHECKING:
@@ -44,9 +46,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-_RESTORERS = ("auto", "difftsr", "classical", "none")
-_GATES = ("safe", "always", "never")
 
 
 class DifftsrOptions(BaseModel):
@@ -76,12 +75,12 @@ def register_options() -> dict[str, type[BaseModel]]:
 def add_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("difftsr", "Text line restoration with difftsr-ocr")
     group.add_argument("--difftsr-config", metavar="YAML", help="difftsr-ocr pipeline config file")
-    group.add_argument("--difftsr-restorer", choices=_RESTORERS, help="restorer (default: from the config, auto)")
+    group.add_argument("--difftsr-restorer", choices=RESTORER_KINDS, help="restorer (default: from the config, auto)")
     group.add_argument("--difftsr-ckpt", metavar="FILE", help="DiffTSR weights (DiffTSR.ckpt or .safetensors)")
     group.add_argument("--difftsr-transocr", metavar="FILE", help="TransOCR weights (transocr.pth or .safetensors)")
     group.add_argument("--difftsr-steps", type=int, metavar="N", help="DDIM steps (official: 200; 20 is faster)")
     group.add_argument("--difftsr-device", metavar="DEV", help="cpu, cuda, cuda:1 or auto")
-    group.add_argument("--difftsr-gate", choices=_GATES, help="when restored pixels may replace the original's")
+    group.add_argument("--difftsr-gate", choices=GATE_POLICIES, help="when restored pixels may replace the original's")
     group.add_argument(
         "--difftsr-restore-visible-page",
         action="store_true",
