@@ -9,6 +9,7 @@ box in proportion to their length in characters.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Set
 from pathlib import Path
 
@@ -44,6 +45,20 @@ def _word_elements(line: Line, box: BoundingBox) -> list[OcrElement]:
     return elements
 
 
+def _text_angle(line: Line) -> float | None:
+    """The line's reading direction as hOCR's textangle (degrees counter-clockwise), None when horizontal.
+
+    Polygons start at the line's top-left as read, so their first edge runs along the
+    text. Without the angle, OCRmyPDF's renderer takes the tall box of a line on a
+    /Rotate 90 page for garbage and drops it from the text layer.
+    """
+    (x0, y0), (x1, y1) = line.polygon[0], line.polygon[1]
+    angle = math.degrees(math.atan2(y0 - y1, x1 - x0))  # image y grows downwards
+    if abs(angle) < 45.0:
+        return None  # skew within a line is no rotation: the box is still wide
+    return float(90 * round(angle / 90) % 360)
+
+
 def page_element(page: Page, dpi: float, page_number: int) -> OcrElement:
     """An OCRmyPDF PAGE -> LINE -> WORD tree of one page's results (boxes in page pixels)."""
     lines = []
@@ -57,6 +72,7 @@ def page_element(page: Page, dpi: float, page_number: int) -> OcrElement:
                     ocr_class=OcrClass.LINE,
                     bbox=box,
                     poly=[(float(x), float(y)) for x, y in line.polygon],
+                    textangle=_text_angle(line),
                     confidence=line.confidence,
                     children=words,
                 )

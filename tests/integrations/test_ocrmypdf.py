@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pikepdf
 import pypdfium2
 import pytest
 from PIL import Image
@@ -67,6 +68,20 @@ def test_difftsr_engine_writes_our_text_layer(scanned_pdf: Path, tmp_path: Path)
     assert "tesseract" not in text.lower()
 
 
+def test_a_rotated_page_keeps_its_text_layer(scanned_pdf: Path, tmp_path: Path) -> None:
+    # Displayed turned by /Rotate 90, the lines are tall boxes in the raster OCRmyPDF hands
+    # us; without their text angle its renderer took them for garbage and dropped them.
+    rotated = tmp_path / "rotated.pdf"
+    with pikepdf.open(scanned_pdf) as pdf:
+        pdf.pages[0].Rotate = 90
+        pdf.save(rotated)
+    result = _ocrmypdf("--ocr-engine", "difftsr", "--force-ocr", rotated, "out.pdf", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    text, _ = _text_and_size(tmp_path / "out.pdf")
+    for line in TEXTS:
+        assert _squeezed(line) in _squeezed(text), text
+
+
 def test_tesseract_reads_the_restored_image_and_visible_page(scanned_pdf: Path, tmp_path: Path) -> None:
     result = _ocrmypdf("-v", "1", "--difftsr-restore-visible-page", "--force-ocr", scanned_pdf, "out.pdf", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -117,3 +132,13 @@ def test_words_share_their_line_box_by_length() -> None:
     assert first.confidence == pytest.approx(0.9)
     (word,) = vertical.children
     assert (word.bbox.top, word.bbox.bottom) == (0.0, 300.0), "clamped to the page"
+    assert horizontal.textangle is None and vertical.textangle is None
+
+
+def test_lines_that_read_down_or_up_the_page_carry_their_angle() -> None:
+    # Polygons start at the line's top-left as read: the first edge runs along the text.
+    down = Line(polygon=[[320, 10], [320, 210], [300, 210], [300, 10]], text="reads down", vertical=True)
+    up = Line(polygon=[[50, 210], [50, 10], [70, 10], [70, 210]], text="reads up", vertical=True)
+    skewed = Line(polygon=[[10, 20], [110, 30], [110, 50], [10, 40]], text="slight skew")
+    tree = page_element(Page(width=400, height=300, lines=[down, up, skewed]), dpi=150.0, page_number=0)
+    assert [line.textangle for line in tree.children] == [270.0, 90.0, None]
