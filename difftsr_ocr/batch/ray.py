@@ -1,9 +1,11 @@
-"""The Ray executor: an ActorPool of workers, each building the pipeline once.
+"""The Ray executor: actors that each build the pipeline once and restore groups of inputs.
 
 Ray is imported here only, and only when a job says ``executor: {kind: ray}``. Each actor
 gets groups of inputs, writes their outputs itself and returns one status record per
-input; it never lets an exception escape, because a raising task would abort the whole
-job. The driver (:mod:`difftsr_ocr.batch.runner`) writes the manifest.
+input; it never lets an exception escape. An actor can still die (out of memory, a
+killed process, a lost node): its group then goes to a fresh actor, up to
+``ATTEMPTS`` times in all, and only then fails alone, with the reason, while the rest of
+the job goes on. The driver (:mod:`difftsr_ocr.batch.runner`) writes the manifest.
 
 A local Ray instance is started with a private HOME holding a
 ``ray_bootstrap_config.yaml`` of ``provider: {type: local}``: without it, every Ray start
@@ -26,7 +28,10 @@ from difftsr_ocr.batch.job import Job
 from difftsr_ocr.batch.plan import WorkItem
 from difftsr_ocr.errors import ConfigError, DeviceError
 
-__all__ = ["BatchWorker", "run_ray"]
+__all__ = ["ATTEMPTS", "BatchWorker", "run_ray"]
+
+# How often a group of inputs is tried when the actor running it dies.
+ATTEMPTS = 3
 
 _BOOTSTRAP = "provider:\n  type: local\n"
 # Building a pipeline takes seconds; minutes means the workers cannot start at all.
@@ -110,14 +115,16 @@ def _groups(items: Sequence[WorkItem], size: int) -> list[list[WorkItem]]:
     return [list(items[start : start + size]) for start in range(0, len(items), size)]
 
 
-def run_ray(job: Job, items: Sequence[WorkItem]) -> Iterator[dict[str, Any]]:
+def run_ray(
+    job: Job, items: Sequence[WorkItem], worker_class: type[BatchWorker] = BatchWorker
+) -> Iterator[dict[str, Any]]:
     """One manifest record per input, as each group of inputs comes back from the actors."""
     try:
         import ray
     except ImportError:
         raise ConfigError(f"{job.source}: executor.kind ray needs Ray; pip install 'ray[data]'") from None
-    from ray.util import ActorPool
 
+    from difftsr_ocr.batch.worker import failure_record
     from difftsr_ocr.config import config_to_dict
 
     spec = job.executor
@@ -129,20 +136,49 @@ def run_ray(job: Job, items: Sequence[WorkItem]) -> Iterator[dict[str, Any]]:
                 f"{job.source}: executor asks for {spec.workers} worker(s) x {spec.num_cpus:g} CPU / {spec.num_gpus:g}"
                 f" GPU but Ray has {cpus:g} CPU / {gpus:g} GPU; lower executor.workers, num_cpus or num_gpus"
             )
-        actor = ray.remote(num_cpus=spec.num_cpus, num_gpus=spec.num_gpus)(BatchWorker)
+        actor = ray.remote(num_cpus=spec.num_cpus, num_gpus=spec.num_gpus)(worker_class)
         config = config_to_dict(job.pipeline)
-        workers = [
-            actor.remote(config, job.outputs.formats, job.inputs.pdf_dpi, spec.pages_per_batch, str(Path.home()))
-            for _ in range(spec.workers)
-        ]
-        try:
-            errors = ray.get([worker.ready.remote() for worker in workers], timeout=_START_TIMEOUT_S)
-        except (ray.exceptions.RayError, TimeoutError) as error:
-            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise DeviceError(f"{job.source}: Ray workers did not start ({first}); see the raylet logs") from None
-        for error in errors:
-            if error is not None:
-                raise error
-        pool = ActorPool(workers)
-        for records in pool.map_unordered(lambda w, group: w.run.remote(group), _groups(items, spec.pages_per_batch)):
+
+        def start(count: int) -> list[Any]:
+            workers = [
+                actor.remote(config, job.outputs.formats, job.inputs.pdf_dpi, spec.pages_per_batch, str(Path.home()))
+                for _ in range(count)
+            ]
+            try:
+                errors = ray.get([worker.ready.remote() for worker in workers], timeout=_START_TIMEOUT_S)
+            except (ray.exceptions.RayError, TimeoutError) as error:
+                first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                raise DeviceError(f"{job.source}: Ray workers did not start ({first}); see the raylet logs") from None
+            for error in errors:
+                if error is not None:
+                    raise error
+            return workers
+
+        idle = start(spec.workers)
+        waiting = [(group, 1) for group in _groups(items, spec.pages_per_batch)]
+        running: dict[Any, tuple[list[WorkItem], int, Any]] = {}
+        while waiting or running:
+            while waiting and idle:
+                group, attempt = waiting.pop(0)
+                worker = idle.pop()
+                running[worker.run.remote(group)] = (group, attempt, worker)
+            (done,), _ = ray.wait(list(running), num_returns=1)
+            group, attempt, worker = running.pop(done)
+            try:
+                records = ray.get(done)
+            except ray.exceptions.RayActorError as error:
+                # The actor is gone with whatever it held: a fresh one takes its place.
+                ray.kill(worker, no_restart=True)
+                idle.extend(start(1))
+                reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                if attempt < ATTEMPTS:
+                    waiting.append((group, attempt + 1))
+                    continue
+                died = DeviceError(
+                    f"the Ray worker died {ATTEMPTS} times on this input's group ({reason}); "
+                    "give workers more memory (executor.num_cpus, fewer pages_per_batch) or check the raylet logs"
+                )
+                records = [failure_record(item, died) for item in group]
+            else:
+                idle.append(worker)
             yield from records
