@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import platform
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -56,8 +57,17 @@ class BatchWorker:
         except Exception as error:  # reported by ready(): a dead actor would only say "actor died"
             self.error = error
 
-    def ready(self) -> Exception | None:
-        return self.error
+    def ready(self, shared: Sequence[str] = ()) -> Exception | None:
+        """Why this worker cannot work (None: it can); ``shared`` are paths it must see as the driver does."""
+        if self.error is not None:
+            return self.error
+        unseen = [path for path in shared if not os.path.exists(path)]
+        if unseen:
+            return ConfigError(
+                f"a Ray worker on {platform.node()} cannot see {unseen[0]}: inputs and the output folder"
+                " must be on a file system every Ray node mounts at the same path"
+            )
+        return None
 
     def run(self, items: list[WorkItem]) -> list[dict[str, Any]]:
         from difftsr_ocr.batch.worker import failure_record, run_items
@@ -138,6 +148,9 @@ def run_ray(
             )
         actor = ray.remote(num_cpus=spec.num_cpus, num_gpus=spec.num_gpus)(worker_class)
         config = config_to_dict(job.pipeline)
+        # What every worker must see: an input, and the folder the outputs go to.
+        job.output_folder.mkdir(parents=True, exist_ok=True)
+        shared = [str(items[0].source), str(job.output_folder)] if items else []
 
         def start(count: int) -> list[Any]:
             workers = [
@@ -145,7 +158,7 @@ def run_ray(
                 for _ in range(count)
             ]
             try:
-                errors = ray.get([worker.ready.remote() for worker in workers], timeout=_START_TIMEOUT_S)
+                errors = ray.get([worker.ready.remote(shared) for worker in workers], timeout=_START_TIMEOUT_S)
             except (ray.exceptions.RayError, TimeoutError) as error:
                 first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
                 raise DeviceError(f"{job.source}: Ray workers did not start ({first}); see the raylet logs") from None

@@ -78,3 +78,11 @@ def test_an_input_that_keeps_killing_its_worker_fails_alone(tmp_path: Path) -> N
     assert records["poison.png"]["status"] == "failed"
     assert f"died {ATTEMPTS} times" in records["poison.png"]["error"]
     assert records["good.png"]["status"] == records["fine.png"]["status"] == "ok"
+
+
+def test_a_worker_that_cannot_see_the_files_says_so(tmp_path: Path) -> None:
+    # What a worker on a node without the shared file system would find (checked without Ray).
+    worker = BatchWorker({"device": "cpu", "restorer": {"kind": "classical"}}, ("json",), 200.0, 1, str(Path.home()))
+    assert worker.ready([str(tmp_path)]) is None
+    error = worker.ready([str(tmp_path), str(tmp_path / "elsewhere" / "scan.png")])
+    assert error is not None and "cannot see" in str(error) and "every Ray node mounts" in str(error)
