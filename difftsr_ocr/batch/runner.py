@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from difftsr_ocr.batch.job import Job
@@ -45,19 +45,23 @@ class JobSummary:
         return [(record["input"], record["error"]) for record in self.records if record["status"] == "failed"]
 
 
-def split_done(job: Job, items: Sequence[WorkItem], force: bool = False) -> tuple[list[WorkItem], list[dict[str, Any]]]:
+def split_done(
+    job: Job, items: Sequence[WorkItem], force: bool = False, fingerprints: Mapping[str, str] | None = None
+) -> tuple[list[WorkItem], list[dict[str, Any]]]:
     """The inputs still to do, and a ``skipped`` record for each one done before by the same pipeline.
 
     An earlier result counts only when its outputs are whole and it was made from the
     same input (fingerprint) by the same pipeline (config, weights, version); otherwise
     the input is redone and the log says why. ``force`` redoes everything.
+    ``fingerprints`` (input key -> :func:`input_fingerprint`) saves hashing the inputs again.
     """
     previous = read_manifest(job.manifest_path)
     pipeline = pipeline_fingerprint(job.pipeline)
     todo, skipped = [], []
     for item in items:
         record = previous.get(item.key)
-        reason = _stale(record, item, pipeline, job) if not force else "--force"
+        fingerprint = fingerprints[item.key] if fingerprints is not None else None
+        reason = _stale(record, item, pipeline, fingerprint, job) if not force else "--force"
         if reason is None:
             skipped.append({**record, "status": "skipped", "seconds": 0.0})
         else:
@@ -67,7 +71,9 @@ def split_done(job: Job, items: Sequence[WorkItem], force: bool = False) -> tupl
     return todo, skipped
 
 
-def _stale(record: dict[str, Any] | None, item: WorkItem, pipeline: str, job: Job) -> str | None:
+def _stale(
+    record: dict[str, Any] | None, item: WorkItem, pipeline: str, fingerprint: str | None, job: Job
+) -> str | None:
     """Why an earlier record cannot stand for ``item`` now (None: it can)."""
     if record is None:
         return "never done"
@@ -75,7 +81,7 @@ def _stale(record: dict[str, Any] | None, item: WorkItem, pipeline: str, job: Jo
         return "its outputs are missing or damaged"
     if record.get("pipeline") != pipeline:
         return "the pipeline config, weights or version changed"
-    if record.get("input_fingerprint") != input_fingerprint(item.source):
+    if record.get("input_fingerprint") != (fingerprint or input_fingerprint(item.source)):
         return "the input file changed"
     return None
 
@@ -93,15 +99,16 @@ def _executor(job: Job) -> Callable[[Job, Sequence[WorkItem]], Iterator[dict[str
 def run_job(job: Job, on_record: Callable[[dict[str, Any]], None] | None = None, force: bool = False) -> JobSummary:
     """Run every input not already done (all with ``force``); each record goes to the manifest, then to ``on_record``."""
     started = time.perf_counter()
-    todo, skipped = split_done(job, plan_job(job), force)
+    items = plan_job(job)
+    # Taken once, before the work starts: an input replaced while it runs is redone next time.
+    fingerprints = {item.key: input_fingerprint(item.source) for item in items}
+    todo, skipped = split_done(job, items, force, fingerprints)
     pipeline = pipeline_fingerprint(job.pipeline)
-    # Taken before the work starts: an input replaced while it runs is redone next time.
-    fingerprints = {item.key: input_fingerprint(item.source) for item in todo}
     summary = JobSummary()
     with Manifest(job.manifest_path) as manifest:
 
         def record(entry: dict[str, Any]) -> None:
-            if entry["input"] in fingerprints:
+            if entry["status"] != "skipped":
                 entry = {**entry, "pipeline": pipeline, "input_fingerprint": fingerprints[entry["input"]]}
             manifest.append(entry)
             summary.records.append(entry)
