@@ -20,6 +20,7 @@ from difftsr_ocr.gate import GateConfig
 from difftsr_ocr.imageio import DEFAULT_MAX_PIXELS
 from difftsr_ocr.restore.background import OUTPUT_SCALES
 from difftsr_ocr.restore.factory import RESTORER_KINDS as BUILDABLE_RESTORER_KINDS
+from difftsr_ocr.samplers import LATENT_SAMPLERS
 from difftsr_ocr.yamlfile import read_yaml
 
 __all__ = [
@@ -78,7 +79,10 @@ class RestorerConfig:
     # A DiffTSR model config in the official YAML shape (default: the official model).
     model_config: str | None = None
     # Official defaults: 200 DDIM steps, eta 0.2, no TDM refinement (general=True).
+    # dpmpp_2m / unipc: multistep ODE solvers that need about 20 steps (README: what is proven).
+    sampler: str = "ddim"
     steps: int = 200
+    # DDIM only.
     eta: float = 0.2
     refine_text: bool = False
     posterior: str = "sample"
@@ -87,8 +91,14 @@ class RestorerConfig:
 
     def __post_init__(self) -> None:
         _choice(self.kind, RESTORER_KINDS, "restorer.kind")
+        _choice(self.sampler, LATENT_SAMPLERS, "restorer.sampler")
         if not 1 <= self.steps <= 999:
             raise ConfigError(f"restorer.steps must be within 1..999, not {self.steps}")
+        if self.refine_text and self.sampler != "ddim":
+            raise ConfigError(
+                f"restorer.refine_text needs restorer.sampler: ddim (the TDM steps in lockstep with DDIM), "
+                f"not {self.sampler!r}"
+            )
 
 
 @dataclasses.dataclass(frozen=True)

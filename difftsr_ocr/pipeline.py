@@ -438,7 +438,9 @@ def _build_restorer(config: PipelineConfig) -> Restorer | None:
     from difftsr_ocr.restore.sampling import SamplingConfig
 
     restorer_config = DiffTSRRestorerConfig(
-        sampling=SamplingConfig(steps=settings.steps, eta=settings.eta, refine_text=settings.refine_text),
+        sampling=SamplingConfig(
+            steps=settings.steps, eta=settings.eta, refine_text=settings.refine_text, sampler=settings.sampler
+        ),
         posterior=settings.posterior,
         precision=settings.precision,
         batch_size=settings.batch_size,

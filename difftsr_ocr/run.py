@@ -29,6 +29,7 @@ from difftsr_ocr.config import (
 from difftsr_ocr.errors import DifftsrError, ExitCode, printable
 from difftsr_ocr.gate import GATE_POLICIES
 from difftsr_ocr.outputs import FORMATS, check_formats, output_stem, write_outputs
+from difftsr_ocr.samplers import LATENT_SAMPLERS
 from difftsr_ocr.version import SOFTWARE_NAME, software_version
 
 __all__ = ["main"]
@@ -60,7 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     weights.add_argument("--restorer", choices=RESTORER_KINDS, help="which restorer (default: auto)")
     weights.add_argument("--ckpt", help="DiffTSR.ckpt or its safetensors form")
     weights.add_argument("--transocr", help="transocr.pth or its safetensors form")
-    weights.add_argument("--steps", type=int, help="DDIM steps (official: 200; 20-50 is much faster)")
+    weights.add_argument(
+        "--sampler", choices=LATENT_SAMPLERS, help="latent sampler (official: ddim; dpmpp_2m, unipc: ~20 steps)"
+    )
+    weights.add_argument("--steps", type=int, help="sampler steps (official DDIM: 200; dpmpp_2m/unipc: 20)")
     weights.add_argument("--eta", type=float, help="DDIM eta (official: 0.2)")
     weights.add_argument(
         "--refine-text", action="store_true", default=None, help="run the TDM at every step (paper mode)"
@@ -95,6 +99,7 @@ def _config(args: argparse.Namespace) -> PipelineConfig:
         ("restorer", "kind"): args.restorer,
         ("restorer", "ckpt"): args.ckpt,
         ("restorer", "transocr"): args.transocr,
+        ("restorer", "sampler"): args.sampler,
         ("restorer", "steps"): args.steps,
         ("restorer", "eta"): args.eta,
         ("restorer", "refine_text"): args.refine_text,

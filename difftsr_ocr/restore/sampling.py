@@ -2,9 +2,9 @@
 
 The networks and the samplers know nothing of each other; this loop is where they meet,
 exactly in the order of the official ``DiffTSR_sample``: per step, MoM reads the current
-latent and transcript, the IDM U-Net predicts the noise under MoM's text condition, DDIM
-steps the latent, and (when text refinement is on) the TDM steps the transcript under
-MoM's image condition.
+latent and transcript, the IDM U-Net predicts the noise under MoM's text condition, the
+latent sampler (DDIM, as upstream, or a few-step multistep solver) steps the latent, and
+(when text refinement is on) the TDM steps the transcript under MoM's image condition.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from typing import Protocol
 import torch
 
 from difftsr_ocr.models.difftsr import DiffTSRNetworks
+from difftsr_ocr.samplers import LATENT_SAMPLERS
 from difftsr_ocr.samplers.ddim import DDIMConfig, DDIMSampler
 from difftsr_ocr.samplers.multinomial import MultinomialConfig, MultinomialSampler
+from difftsr_ocr.samplers.multistep import MultistepConfig, MultistepSolver
 
 __all__ = [
     "NoiseSource",
@@ -25,8 +27,8 @@ __all__ = [
     "SamplingResult",
     "SeededNoise",
     "StepState",
+    "build_latent_sampler",
     "joint_denoise",
-    "tdm_timestep",
 ]
 
 
@@ -34,8 +36,29 @@ __all__ = [
 class SamplingConfig:
     # The official defaults: 200 DDIM steps, eta 0.2, TDM never run (general=True).
     steps: int = 200
+    # DDIM only; the multistep solvers are deterministic.
     eta: float = 0.2
     refine_text: bool = False
+    # "ddim" (official), or a multistep ODE solver: "dpmpp_2m", "unipc" (20 steps suffice).
+    sampler: str = "ddim"
+
+    def __post_init__(self) -> None:
+        if self.sampler not in LATENT_SAMPLERS:
+            raise ValueError(f"sampler must be one of {', '.join(LATENT_SAMPLERS)}, not {self.sampler!r}")
+        if self.refine_text and self.sampler != "ddim":
+            # The TDM is stepped by DDIM index, in lockstep with DDIM; no coupling with an
+            # ODE solver's grid has been shown to be sound.
+            raise ValueError(f"refine_text needs the ddim sampler, not {self.sampler!r}")
+
+
+LatentSampler = DDIMSampler | MultistepSolver
+
+
+def build_latent_sampler(config: SamplingConfig) -> LatentSampler:
+    """The sampler that steps the IDM latent under ``config``."""
+    if config.sampler == "ddim":
+        return DDIMSampler(DDIMConfig(num_steps=config.steps, eta=config.eta))
+    return MultistepSolver(MultistepConfig(method=config.sampler, num_steps=config.steps))
 
 
 class NoiseSource(Protocol):
@@ -80,16 +103,6 @@ class SamplingResult:
     token_log_probs: torch.Tensor | None  # TDM's last x0 estimate [B, K, L] (refine_text only)
 
 
-def tdm_timestep(ddim_index: int) -> int:
-    """The TDM timestep used at a DDIM index.
-
-    Upstream hands the TDM the DDIM *index* (19..0 for 20 steps), not the DDPM step the
-    U-Nets see (951..1). The TDM was trained on 0..999, so it is asked about
-    nearly-clean text at every step; reproduced, because that is what the weights expect.
-    """
-    return ddim_index
-
-
 @dataclasses.dataclass(frozen=True)
 class StepState:
     """Handed to ``on_step`` after each step; tensors stay on the device (no sync)."""
@@ -116,26 +129,28 @@ def joint_denoise(
     No host synchronisation happens inside the loop; ``on_step`` sees the state after each
     step and must not synchronise either if it wants to keep the GPU busy.
     """
-    ddim = DDIMSampler(DDIMConfig(num_steps=config.steps, eta=config.eta))
-    multinomial = MultinomialSampler(MultinomialConfig(num_classes=networks.config.num_classes))
+    latent_sampler = build_latent_sampler(config)
+    text_sampler = MultinomialSampler(
+        MultinomialConfig(num_classes=networks.config.num_classes, num_steps=latent_sampler.num_steps)
+    )
     batch, device = z_lr.shape[0], z_lr.device
     context_width = networks.config.transformer_dim
 
-    z_t = ddim.add_noise(z_lr, noise.initial(z_lr.shape, device))
+    z_t = latent_sampler.add_noise(z_lr, noise.initial(z_lr.shape, device))
     token_log_probs = None
-    for position in range(ddim.num_steps):
-        timesteps = ddim.model_timesteps(position, batch, device)
+    for position in range(latent_sampler.num_steps):
+        timesteps = latent_sampler.model_timesteps(position, batch, device)
         image_condition, text_condition = networks.mom(tokens, z_lr, z_t, timesteps)
         eps = networks.idm_unet(torch.cat([z_t, z_lr], dim=1), timesteps, text_condition)
-        step_noise = noise.step(position, z_t.shape, device) if ddim.is_stochastic else None
-        z_t = ddim.step(eps, position, z_t, step_noise).prev_sample
+        step_noise = noise.step(position, z_t.shape, device) if latent_sampler.is_stochastic else None
+        z_t = latent_sampler.step(eps, position, z_t, step_noise).prev_sample
         if config.refine_text:
-            t = torch.full((batch,), tdm_timestep(ddim.ddim_index(position)), dtype=torch.int64, device=device)
+            t = text_sampler.model_timesteps(position, batch, device)
             # Upstream views the image condition [B, 3, H, W] as a sequence of width D (C-order).
             logits = networks.tdm(tokens, t, image_condition.reshape(batch, -1, context_width))
             uniforms = noise.uniforms(position, logits.shape, device)
-            text_step = multinomial.step(logits, t, tokens, uniforms)
+            text_step = text_sampler.step(logits, position, tokens, uniforms)
             tokens, token_log_probs = text_step.prev_sample, text_step.pred_original
         if on_step is not None:
-            on_step(StepState(done=position + 1, total=ddim.num_steps, latents=z_t, tokens=tokens))
+            on_step(StepState(done=position + 1, total=latent_sampler.num_steps, latents=z_t, tokens=tokens))
     return SamplingResult(latents=z_t, tokens=tokens, token_log_probs=token_log_probs)

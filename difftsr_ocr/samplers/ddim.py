@@ -6,8 +6,14 @@ import dataclasses
 
 import torch
 
-from difftsr_ocr.samplers.base import StepOutput
-from difftsr_ocr.samplers.schedules import DDIMSchedule, GaussianSchedule, ddim_schedule, linear_gaussian_schedule
+from difftsr_ocr.samplers.base import Sampler, StepOutput
+from difftsr_ocr.samplers.schedules import (
+    DDIMSchedule,
+    GaussianSchedule,
+    ddim_schedule,
+    linear_gaussian_schedule,
+    noise_to,
+)
 
 __all__ = ["DDIMConfig", "DDIMSampler"]
 
@@ -32,7 +38,7 @@ class DDIMConfig:
             raise ValueError(f"eta must be >= 0, got {self.eta}")
 
 
-class DDIMSampler:
+class DDIMSampler(Sampler):
     """Deterministic-or-stochastic DDIM over the IDM latent.
 
     Loop positions run ``0 .. num_steps-1``; position ``i`` uses DDIM index
@@ -47,17 +53,10 @@ class DDIMSampler:
             self.config.num_train_steps, self.config.linear_start, self.config.linear_end
         )
         self.schedule: DDIMSchedule = ddim_schedule(self.gaussian, self.config.num_steps, self.config.eta)
-        self.timesteps: list[int] = self.schedule.timesteps.flip(0).tolist()
+        self.timesteps = self.schedule.timesteps.flip(0).tolist()
+        self.is_stochastic = self.config.eta > 0
         self._coefficients = self._step_coefficients()
         self._on_device: dict[torch.device, torch.Tensor] = {}
-
-    @property
-    def num_steps(self) -> int:
-        return self.schedule.num_steps
-
-    @property
-    def is_stochastic(self) -> bool:
-        return self.config.eta > 0
 
     def ddim_index(self, position: int) -> int:
         return self.num_steps - 1 - position
@@ -81,14 +80,7 @@ class DDIMSampler:
 
     def add_noise(self, clean: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         """q(x_t | x_0) at the configured start timestep: the first state of the loop."""
-        t = self.config.start_timestep
-        scale = self.gaussian.sqrt_alphas_cumprod[t].item()
-        noise_scale = self.gaussian.sqrt_one_minus_alphas_cumprod[t].item()
-        return clean * torch.tensor(scale, dtype=torch.float32) + noise * torch.tensor(noise_scale, dtype=torch.float32)
-
-    def model_timesteps(self, position: int, batch_size: int, device: torch.device) -> torch.Tensor:
-        """The DDPM step the denoiser is told about at a loop position, one per batch item."""
-        return torch.full((batch_size,), self.timesteps[position], dtype=torch.int64, device=device)
+        return noise_to(self.gaussian, self.config.start_timestep, clean, noise)
 
     def step(
         self, model_output: torch.Tensor, position: int, sample: torch.Tensor, noise: torch.Tensor | None = None

@@ -11,7 +11,7 @@ import math
 
 import torch
 
-from difftsr_ocr.samplers.base import StepOutput
+from difftsr_ocr.samplers.base import Sampler, StepOutput
 from difftsr_ocr.samplers.schedules import MultinomialSchedule, cosine_multinomial_schedule
 
 __all__ = [
@@ -30,6 +30,8 @@ _LOG_FLOOR = 1e-30
 class MultinomialConfig:
     num_classes: int = 6736
     num_train_steps: int = 1000
+    # Loop positions: the TDM is stepped alongside DDIM, one step per DDIM step.
+    num_steps: int = 200
 
 
 def tokens_to_log_onehot(tokens: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -54,11 +56,20 @@ def _gather(values: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     return values.gather(-1, t).reshape(t.shape[0], 1, 1)
 
 
-class MultinomialSampler:
-    """Reverse steps of categorical diffusion with x0-parameterised logits."""
+class MultinomialSampler(Sampler):
+    """Reverse steps of categorical diffusion with x0-parameterised logits.
+
+    The timestep at loop position ``i`` is the DDIM *index* ``num_steps-1-i`` (19..0 for
+    20 steps), not the DDPM step the U-Nets see (951..1): upstream hands the TDM the
+    index, so the TDM, trained on 0..999, is asked about nearly clean text at every step.
+    Reproduced, because that is what the weights expect.
+    """
+
+    is_stochastic = True
 
     def __init__(self, config: MultinomialConfig | None = None) -> None:
         self.config = config or MultinomialConfig()
+        self.timesteps = list(range(self.config.num_steps - 1, -1, -1))
         self.schedule: MultinomialSchedule = cosine_multinomial_schedule(self.config.num_train_steps)
         self._log_num_classes = math.log(self.config.num_classes)
         self._on_device: dict[torch.device, MultinomialSchedule] = {}
@@ -98,9 +109,18 @@ class MultinomialSampler:
         log_x_t = tokens_to_log_onehot(tokens, self.config.num_classes)
         return StepOutput(prev_sample=self.q_posterior(log_x_start, log_x_t, t), pred_original=log_x_start)
 
-    def step(self, logits: torch.Tensor, t: torch.Tensor, tokens: torch.Tensor, uniforms: torch.Tensor) -> StepOutput:
-        """Sample x_{t-1}; ``uniforms`` are U(0,1) draws shaped like ``logits`` (caller-seeded)."""
-        posterior = self.posterior_log_probs(logits, tokens, t)
+    def step(
+        self, model_output: torch.Tensor, position: int, sample: torch.Tensor, noise: torch.Tensor | None = None
+    ) -> StepOutput:
+        """Sample the tokens after loop position ``position`` from the TDM's x0 logits ``model_output``.
+
+        ``sample`` holds the current token ids; ``noise`` the U(0,1) draws of the Gumbel
+        trick, shaped like the logits (caller-seeded).
+        """
+        if noise is None:
+            raise ValueError("the multinomial sampler needs uniforms for every step")
+        t = self.model_timesteps(position, sample.shape[0], sample.device)
+        posterior = self.posterior_log_probs(model_output, sample, t)
         return StepOutput(
-            prev_sample=gumbel_argmax(posterior.prev_sample, uniforms), pred_original=posterior.pred_original
+            prev_sample=gumbel_argmax(posterior.prev_sample, noise), pred_original=posterior.pred_original
         )

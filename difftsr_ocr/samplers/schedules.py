@@ -21,6 +21,7 @@ __all__ = [
     "cosine_multinomial_schedule",
     "ddim_schedule",
     "linear_gaussian_schedule",
+    "noise_to",
 ]
 
 
@@ -92,6 +93,17 @@ def linear_gaussian_schedule(
         sqrt_alphas_cumprod=_sqrt(alphas_cumprod),
         sqrt_one_minus_alphas_cumprod=_sqrt(1.0 - alphas_cumprod),
     )
+
+
+def noise_to(gaussian: GaussianSchedule, timestep: int, clean: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """A draw of q(x_t | x_0): where every Gaussian sampler's loop starts.
+
+    The two scales are float32 scalars, as in the official loop's start state (the
+    tiny_A reference loops check it).
+    """
+    scale = gaussian.sqrt_alphas_cumprod[timestep].item()
+    noise_scale = gaussian.sqrt_one_minus_alphas_cumprod[timestep].item()
+    return clean * torch.tensor(scale, dtype=torch.float32) + noise * torch.tensor(noise_scale, dtype=torch.float32)
 
 
 def ddim_schedule(gaussian: GaussianSchedule, num_steps: int, eta: float) -> DDIMSchedule:

@@ -156,7 +156,8 @@ def test_usage_errors(tmp_path: Path) -> None:
     assert _run("--version", cwd=tmp_path).stdout.startswith("difftsr-ocr ")
     help_text = _run("--help", cwd=tmp_path).stdout
     assert all(
-        option in help_text for option in ("--ckpt", "--steps", "--precision", "--gate", "--formats", "--pdf-dpi")
+        option in help_text
+        for option in ("--ckpt", "--sampler", "--steps", "--precision", "--gate", "--formats", "--pdf-dpi")
     )
     nothing = _run(cwd=tmp_path)
     assert nothing.returncode != 0 and "no input" in nothing.stderr

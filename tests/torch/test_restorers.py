@@ -62,6 +62,21 @@ def test_restores_crops_of_any_size_with_transcripts(parts) -> None:
     assert [p.done for p in progress] == [1, 2] and progress[-1].total == 2
 
 
+def test_a_multistep_solver_restores_in_its_own_steps(parts) -> None:
+    crop = _crop("1_lr_real/5.png", (180, 40))
+    progress: list[RestoreProgress] = []
+    runs = {
+        sampler: _restorer(parts, posterior="mean", sampling=SamplingConfig(steps=3, sampler=sampler)).restore(
+            [crop], seeds=[4], on_progress=progress.append
+        )[0]
+        for sampler in ("dpmpp_2m", "unipc")
+    }
+    assert [p.done for p in progress] == [1, 2, 3, 1, 2, 3]
+    assert all(r.image.shape == (128, 512, 3) and r.skipped is None for r in runs.values())
+    # Different update rules from the same start: the corrector changes the result.
+    assert not np.array_equal(runs["dpmpp_2m"].image, runs["unipc"].image)
+
+
 def test_text_refinement_gives_the_tdm_transcript(parts) -> None:
     crops = [_crop("1_lr_real/1.png", (200, 50))]
     sampling = SamplingConfig(steps=2, eta=0.0, refine_text=True)

@@ -8,7 +8,7 @@ import torch
 
 from difftsr_ocr.models.config import load_difftsr_config
 from difftsr_ocr.models.difftsr import DiffTSRNetworks, build_difftsr_networks
-from difftsr_ocr.restore.sampling import SamplingConfig, SeededNoise, StepState, joint_denoise, tdm_timestep
+from difftsr_ocr.restore.sampling import SamplingConfig, SeededNoise, StepState, joint_denoise
 from difftsr_ocr.samplers.multinomial import MultinomialConfig, MultinomialSampler
 from difftsr_ocr.weights import load_difftsr_weights
 from tests.hash_weights import gumbel_uniforms
@@ -86,7 +86,8 @@ def test_text_refining_loop(networks: DiffTSRNetworks, z_lr: torch.Tensor) -> No
 
 
 def test_tdm_is_asked_about_the_ddim_index() -> None:
-    assert [tdm_timestep(i) for i in (19, 0)] == [19, 0]
+    sampler = MultinomialSampler(MultinomialConfig(num_steps=20))
+    assert sampler.timesteps[0] == 19 and sampler.timesteps[-1] == 0
 
 
 def test_a_crops_result_does_not_depend_on_its_batch(networks: DiffTSRNetworks, z_lr: torch.Tensor) -> None:

@@ -31,6 +31,8 @@ def test_partial_config_and_round_trip() -> None:
         ({"restorer": {"stpes": 20}}, r"unknown key\(s\) restorer\.stpes"),
         ({"restorer": {"steps": "many"}}, r"restorer\.steps must be int, not 'many'"),
         ({"restorer": {"kind": "magic"}}, "restorer.kind must be one of"),
+        ({"restorer": {"sampler": "euler"}}, "restorer.sampler must be one of ddim, dpmpp_2m, unipc"),
+        ({"restorer": {"sampler": "unipc", "refine_text": True}}, "restorer.refine_text needs restorer.sampler: ddim"),
         ({"gate": {"policy": "sometimes"}}, "gate policy must be one of"),
         ({"output_scale": 0.5}, "output_scale must be int"),
         ({"output_scale": 5}, "output_scale must be one of 1, 2, 3, 4"),
