@@ -17,11 +17,11 @@ from difftsr_ocr.configschema import dataclass_from_mapping
 from difftsr_ocr.errors import ConfigError
 from difftsr_ocr.gate import GateConfig
 from difftsr_ocr.imageio import DEFAULT_MAX_PIXELS
-from difftsr_ocr.restore.background import OUTPUT_SCALES
 from difftsr_ocr.restore.factory import RESTORER_KINDS as BUILDABLE_RESTORER_KINDS
 from difftsr_ocr.yamlfile import read_yaml
 
 __all__ = [
+    "OUTPUT_SCALES",
     "DetectorConfig",
     "LinesConfig",
     "PipelineConfig",
@@ -35,6 +35,9 @@ __all__ = [
 DETECTOR_BACKENDS = ("ppocr", "paddle")
 # "none": the pipeline runs without a restoration stage.
 RESTORER_KINDS = (*BUILDABLE_RESTORER_KINDS, "none")
+# Whole factors only: every page pixel becomes a block of output pixels, so coordinates
+# in the exports are the page's times the factor, exactly.
+OUTPUT_SCALES = (1, 2, 3, 4)
 
 
 def _choice(value: str, allowed: tuple[str, ...], what: str) -> None:
