@@ -28,7 +28,7 @@ import numpy as np
 from difftsr_ocr.config import config_from_dict
 from difftsr_ocr.detect.ppocr import PPOCRDetector
 from difftsr_ocr.evaluation.gate_trial import RESTORERS, ChangedLine, GateTrial, run_gate_trial
-from difftsr_ocr.evaluation.synthetic import SyntheticPage, generate_pages
+from difftsr_ocr.evaluation.synthetic.pages import SyntheticPage, generate_pages
 from difftsr_ocr.gate import GATE_POLICIES, GateConfig, decide
 from difftsr_ocr.pipeline import Pipeline
 from difftsr_ocr.recognize.ppocr import PPOCRRecognizer

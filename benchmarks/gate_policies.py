@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from difftsr_ocr.config import config_from_dict
 from difftsr_ocr.detect.ppocr import PPOCRDetector
-from difftsr_ocr.evaluation.synthetic import Degradation, LineSpec, apply_degradation, line_extent, render_lines
+from difftsr_ocr.evaluation.synthetic.degradation import Degradation, apply_degradation
+from difftsr_ocr.evaluation.synthetic.render import LineSpec, line_extent, render_lines
 from difftsr_ocr.merge import char_error_rate
 from difftsr_ocr.pipeline import Pipeline
 from difftsr_ocr.recognize.ppocr import PPOCRRecognizer

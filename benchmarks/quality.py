@@ -35,7 +35,7 @@ from difftsr_ocr.config import PipelineConfig, config_from_dict, config_to_dict,
 from difftsr_ocr.errors import DifftsrError
 from difftsr_ocr.evaluation.quality import QualityReport, evaluate_pages, format_report
 from difftsr_ocr.evaluation.superres import PATHS, SuperResolutionScore, score_super_resolution
-from difftsr_ocr.evaluation.synthetic import SyntheticPage, generate_pages
+from difftsr_ocr.evaluation.synthetic.pages import SyntheticPage, generate_pages
 from difftsr_ocr.pipeline import Pipeline, build_pipeline
 
 DEFAULT_CACHE = Path.home() / ".cache" / "difftsr-ocr" / "quality-pages"

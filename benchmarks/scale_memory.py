@@ -18,7 +18,7 @@ _A4_200_DPI = (1654, 2339)
 _ONE_RUN = """
 import resource, sys, time
 from difftsr_ocr.config import config_from_dict
-from difftsr_ocr.evaluation.synthetic import generate_page
+from difftsr_ocr.evaluation.synthetic.pages import generate_page
 from difftsr_ocr.pipeline import build_pipeline
 page = generate_page(0, "document", size=({width}, {height}))
 pipeline = build_pipeline(config_from_dict({{"device": "cpu", "output_scale": {scale}, "restorer": {{"kind": "{restorer}"}},

@@ -4,7 +4,7 @@
     python benchmarks/speed.py --restorer tiny --steps 20       # DiffTSR, reduced reference model (random weights)
     python benchmarks/speed.py --restorer full --steps 2        # DiffTSR, full official size (random weights; slow on CPU)
 
-The page is difftsr_ocr.evaluation.synthetic.generate_page(0), a 1000x1400 document page
+The page is difftsr_ocr.evaluation.synthetic.pages.generate_page(0), a 1000x1400 document page
 (12 lines: Latin and CJK, a long, a rotated and a vertical one) with its seeded damage,
 written to PNG and read back each run. Stages: decode (reading the file), detect,
 rectify, recognize (original and restored crops), restore, merge (gate + readings),
@@ -25,7 +25,7 @@ from random_weights import fill_random
 
 from difftsr_ocr.config import config_from_dict
 from difftsr_ocr.detect.ppocr import PPOCRDetector
-from difftsr_ocr.evaluation.synthetic import generate_page
+from difftsr_ocr.evaluation.synthetic.pages import generate_page
 from difftsr_ocr.export import document_to_alto, document_to_hocr, document_to_json
 from difftsr_ocr.imageio import load_image
 from difftsr_ocr.models.config import DiffTSRConfig, load_difftsr_config

@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import types
-import typing
 from collections.abc import Mapping
 from typing import Any
 
+from difftsr_ocr.configschema import dataclass_from_mapping
 from difftsr_ocr.errors import ConfigError
 from difftsr_ocr.gate import GateConfig
 from difftsr_ocr.imageio import DEFAULT_MAX_PIXELS
-from difftsr_ocr.restore.background import OUTPUT_SCALES
 from difftsr_ocr.restore.factory import RESTORER_KINDS as BUILDABLE_RESTORER_KINDS
 from difftsr_ocr.samplers import LATENT_SAMPLERS
 from difftsr_ocr.yamlfile import read_yaml
 
 __all__ = [
+    "OUTPUT_SCALES",
     "DetectorConfig",
     "LinesConfig",
     "PipelineConfig",
@@ -37,6 +36,9 @@ __all__ = [
 DETECTOR_BACKENDS = ("ppocr", "paddle")
 # "none": the pipeline runs without a restoration stage.
 RESTORER_KINDS = (*BUILDABLE_RESTORER_KINDS, "none")
+# Whole factors only: every page pixel becomes a block of output pixels, so coordinates
+# in the exports are the page's times the factor, exactly.
+OUTPUT_SCALES = (1, 2, 3, 4)
 
 
 def _choice(value: str, allowed: tuple[str, ...], what: str) -> None:
@@ -146,42 +148,10 @@ class PipelineConfig:
             )
 
 
-def _check_type(value: Any, annotation: Any, where: str) -> Any:
-    options = typing.get_args(annotation) if isinstance(annotation, types.UnionType) else (annotation,)
-    if value is None and type(None) in options:
-        return None
-    for option in options:
-        if option is float and isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if option is int and isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if option in (str, bool) and isinstance(value, option):
-            return value
-    names = " or ".join(getattr(o, "__name__", str(o)).replace("NoneType", "null") for o in options)
-    raise ConfigError(f"{where} must be {names}, not {value!r}")
-
-
-def _build(cls: type, data: Any, where: str) -> Any:
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{where or 'config'} must be a mapping, not {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
-    names = [field.name for field in dataclasses.fields(cls)]
-    unknown = sorted(set(data) - set(names))
-    if unknown:
-        prefix = f"{where}." if where else ""
-        raise ConfigError(f"unknown key(s) {', '.join(prefix + k for k in unknown)}; allowed: {', '.join(names)}")
-    values = {}
-    for name, value in data.items():
-        key = f"{where}.{name}" if where else name
-        hint = hints[name]
-        values[name] = _build(hint, value, key) if dataclasses.is_dataclass(hint) else _check_type(value, hint, key)
-    return cls(**values)
-
-
 def config_from_dict(data: Mapping[str, Any] | None, source: str = "<config>") -> PipelineConfig:
     """A PipelineConfig from a (partial) mapping; errors name ``source`` and the key."""
     try:
-        return _build(PipelineConfig, data or {}, "")
+        return dataclass_from_mapping(PipelineConfig, data or {})
     except ConfigError as error:
         raise ConfigError(f"{source}: {error}") from None
 

@@ -13,12 +13,14 @@ then reading the restored crops), :meth:`Pipeline.finish` (gate, composite, merg
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -34,11 +36,11 @@ from difftsr_ocr.geometry.polygons import is_vertical, pad_polygon, upright_poly
 from difftsr_ocr.geometry.rectify import LineWarp, Patch, rectify_line, unrectify
 from difftsr_ocr.imageio import PageImage, load_image, page_from_array
 from difftsr_ocr.merge import join_chunk_texts, merge_readings, same_reading
-from difftsr_ocr.recognize.base import Recognizer
+from difftsr_ocr.recognize.base import Recognition, Recognizer
 from difftsr_ocr.recognize.ctc import CTCFrames
 from difftsr_ocr.restore.background import BackgroundUpscaler, LanczosUpscaler
-from difftsr_ocr.restore.base import ProgressCallback, Restorer
-from difftsr_ocr.results import Line, Page, Reading
+from difftsr_ocr.restore.base import ProgressCallback, RestoredCrop, Restorer
+from difftsr_ocr.results import Evidence, Line, Page, Reading
 
 __all__ = ["LineWork", "PageResult", "Pipeline", "PreparedPage", "build_pipeline", "crop_seed"]
 
@@ -157,6 +159,19 @@ class Pipeline:
 
     # --- phase 1 -------------------------------------------------------------------------
 
+    def prepare(self, image: PageImage | np.ndarray | str | os.PathLike[str], index: int = 0) -> PreparedPage:
+        """Detect the lines, cut each into an upright crop, read it, and plan its chunks."""
+        page_image = self._as_page_image(image)
+        timings: dict[str, float] = {}
+        with _Timer(timings, "detect"):
+            regions = self.detector.detect(page_image.pixels)
+        with _Timer(timings, "rectify"):
+            cuts = [self._cut_line(page_image.pixels, region) for region in regions]
+        with _Timer(timings, "recognize"):
+            readings = self.recognizer.recognize([cut.crop for cut in cuts]) if cuts else []
+        lines = [self._plan_line(cut, reading) for cut, reading in zip(cuts, readings, strict=True)]
+        return PreparedPage(image=page_image, index=index, lines=lines, timings=timings)
+
     def _as_page_image(self, image: PageImage | np.ndarray | str | os.PathLike[str]) -> PageImage:
         if isinstance(image, PageImage):
             return image
@@ -164,38 +179,25 @@ class Pipeline:
             return page_from_array(image)
         return load_image(Path(image), max_pixels=self.config.max_image_pixels)
 
-    def prepare(self, image: PageImage | np.ndarray | str | os.PathLike[str], index: int = 0) -> PreparedPage:
-        """Detect the lines, cut each into an upright crop, read it, and plan its chunks."""
-        page_image = self._as_page_image(image)
-        pixels = page_image.pixels
-        timings: dict[str, float] = {}
-        lines_config = self.config.lines
-        with _Timer(timings, "detect"):
-            regions = self.detector.detect(pixels)
-        with _Timer(timings, "rectify"):
-            size = (pixels.shape[1], pixels.shape[0])
-            cut = []
-            for region in regions:
-                padded = pad_polygon(region.polygon, size, along=lines_config.pad_x, across=lines_config.pad_y)
-                crop, warp = rectify_line(pixels, _snap_to_pixels(padded, size))
-                cut.append((region, crop, warp, is_vertical(region.polygon)))
-        with _Timer(timings, "recognize"):
-            readings = self.recognizer.recognize([crop for _, crop, _, _ in cut]) if cut else []
-        lines = []
-        for (region, crop, warp, vertical), reading in zip(cut, readings, strict=True):
-            height, width = crop.shape[:2]
-            chunks = plan_chunks(
-                width,
-                height,
-                max_aspect=lines_config.max_aspect,
-                max_chars=lines_config.max_chars,
-                text_length=len(reading.text) or None,
-                chars_per_height=_CHARS_PER_HEIGHT,
-                overlap=lines_config.chunk_overlap,
-            )
-            original = Reading("ocr_original", reading.text, reading.confidence)
-            lines.append(LineWork(region, warp, crop, vertical, original, chunks, reading.frames))
-        return PreparedPage(image=page_image, index=index, lines=lines, timings=timings)
+    def _cut_line(self, pixels: np.ndarray, region: TextRegion) -> _LineCut:
+        size = (pixels.shape[1], pixels.shape[0])
+        padded = pad_polygon(region.polygon, size, along=self.config.lines.pad_x, across=self.config.lines.pad_y)
+        crop, warp = rectify_line(pixels, _snap_to_pixels(padded, size))
+        return _LineCut(region, crop, warp, is_vertical(region.polygon))
+
+    def _plan_line(self, cut: _LineCut, reading: Recognition) -> LineWork:
+        height, width = cut.crop.shape[:2]
+        chunks = plan_chunks(
+            width,
+            height,
+            max_aspect=self.config.lines.max_aspect,
+            max_chars=self.config.lines.max_chars,
+            text_length=len(reading.text) or None,
+            chars_per_height=_CHARS_PER_HEIGHT,
+            overlap=self.config.lines.chunk_overlap,
+        )
+        original = Reading("ocr_original", reading.text, reading.confidence)
+        return LineWork(cut.region, cut.warp, cut.crop, cut.vertical, original, chunks, reading.frames)
 
     # --- phase 2 -------------------------------------------------------------------------
 
@@ -203,45 +205,29 @@ class Pipeline:
         """Restore every chunk of every line of ``pages`` in one restorer call, then read the results."""
         if self.restorer is None:
             return
-        jobs = [line for page in pages for line in page.lines]
+        crops, seeds = self._chunk_crops(pages)
+        results = _restore_crops(self.restorer, pages, crops, seeds, on_progress)
+        lines = [line for page in pages for line in page.lines]
+        for line, chunk_results in zip(lines, _split_by_line(results, lines), strict=True):
+            _take_restoration(line, chunk_results)
+        self._read_restorations(pages, [line for line in lines if line.restored_crop is not None])
+
+    def _chunk_crops(self, pages: Sequence[PreparedPage]) -> tuple[list[np.ndarray], list[int]]:
+        """Every chunk of every line in page and line order, each with its own seed."""
         crops, seeds = [], []
         for page in pages:
             for line_number, line in enumerate(page.lines):
                 for chunk_number, chunk_crop in enumerate(split_crop(line.crop, line.chunks)):
                     crops.append(chunk_crop)
                     seeds.append(crop_seed(self.config.seed, page.index, line_number, chunk_number))
-        started = time.perf_counter()
-        results = self.restorer.restore(crops, seeds=seeds, on_progress=on_progress) if crops else []
-        _share_time(pages, "restore", time.perf_counter() - started)
-        if len(results) != len(crops):
-            raise ValueError(f"restorer {self.restorer.name!r} returned {len(results)} results for {len(crops)} crops")
+        return crops, seeds
 
-        # Results come back in crop order: each line's chunks are the next len(line.chunks).
-        start = 0
-        for line in jobs:
-            chunk_results = results[start : start + len(line.chunks)]
-            start += len(line.chunks)
-            skipped = [r.skipped for r in chunk_results if r.skipped]
-            if skipped:
-                line.skipped = skipped[0]
-                continue
-            images = [r.image for r in chunk_results]
-            line.restored_crop = (
-                images[0] if len(images) == 1 else stitch_chunks(images, line.chunks, line.crop.shape[1])
-            )
-            texts = [r.text for r in chunk_results]
-            if any(texts):
-                confidence = float(np.mean([r.confidence for r in chunk_results]))
-                text = join_chunk_texts(texts, _overlap_chars(line))
-                line.transcript = Reading(chunk_results[0].text_source, text, confidence)
-
-        restored = [line for line in jobs if line.restored_crop is not None]
-        started = time.perf_counter()
-        # Read the restoration at the original crop's size and aspect: the gate compares
-        # two readings, and the recogniser resizes to its own height anyway.
-        views = [_resample(line.restored_crop, line.crop.shape[1], line.crop.shape[0]) for line in restored]
-        readings = self.recognizer.recognize(views) if restored else []
-        _share_time(pages, "recognize", time.perf_counter() - started)
+    def _read_restorations(self, pages: Sequence[PreparedPage], restored: list[LineWork]) -> None:
+        with _pooled_timer(pages, "recognize"):
+            # Read the restoration at the original crop's size and aspect: the gate compares
+            # two readings, and the recogniser resizes to its own height anyway.
+            views = [_resample(line.restored_crop, line.crop.shape[1], line.crop.shape[0]) for line in restored]
+            readings = self.recognizer.recognize(views) if restored else []
         for line, reading in zip(restored, readings, strict=True):
             line.restored = Reading("ocr_restored", reading.text, reading.confidence)
             line.restored_frames = reading.frames
@@ -250,23 +236,29 @@ class Pipeline:
 
     def finish(self, prepared: PreparedPage) -> PageResult:
         """Gate each line, composite the accepted ones, and merge the readings into results."""
-        timings = prepared.timings
-        pixels = prepared.image.pixels
         scale = int(self.config.output_scale)
-        patches, lines, report = [], [], []
-        with _Timer(timings, "merge"):
-            for number, work in enumerate(prepared.lines):
-                line, accepted = self._line_result(work, scale)
-                lines.append(line)
-                if accepted:
-                    # The restorer's own resolution goes straight into the output page.
-                    patches.append(unrectify(work.restored_crop, work.warp, scale=scale))
-                if line.disagreements:
-                    report.append(ReportItem(line, work.crop, work.restored_crop, prepared.index, number))
-        with _Timer(timings, "composite"):
-            canvas = self.upscaler.upscale(pixels, scale)
-            image = composite(canvas, patches, match_colors=self.config.lines.match_colors, in_place=True)
-        page = Page(
+        with _Timer(prepared.timings, "merge"):
+            judged = [self._line_result(work, scale) for work in prepared.lines]
+            lines = [line for line, _ in judged]
+            patches = _accepted_patches(prepared.lines, [accepted for _, accepted in judged], scale)
+            report = _report_items(prepared, lines)
+        with _Timer(prepared.timings, "composite"):
+            image = self._composite(prepared.image.pixels, patches, scale)
+        return PageResult(
+            page=self._page(prepared, image, lines),
+            image=image,
+            original=prepared.image,
+            report_items=report,
+            timings=prepared.timings,
+            patches=patches,
+        )
+
+    def _composite(self, pixels: np.ndarray, patches: list[Patch], scale: int) -> np.ndarray:
+        canvas = self.upscaler.upscale(pixels, scale)
+        return composite(canvas, patches, match_colors=self.config.lines.match_colors, in_place=True)
+
+    def _page(self, prepared: PreparedPage, image: np.ndarray, lines: list[Line]) -> Page:
+        return Page(
             width=image.shape[1],
             height=image.shape[0],
             lines=lines,
@@ -275,60 +267,128 @@ class Pipeline:
             restorer=self.restorer.name if self.restorer is not None else "none",
             gate=self.config.gate.policy,
         )
-        return PageResult(
-            page=page,
-            image=image,
-            original=prepared.image,
-            report_items=report,
-            timings=timings,
-            patches=patches,
-        )
 
     def _line_result(self, work: LineWork, scale: int) -> tuple[Line, bool]:
-        readings = [work.original] + [r for r in (work.restored, work.transcript) if r is not None]
+        verdict = self._verdict(work)
+        merged = merge_readings(verdict.chosen, verdict.others)
         polygon = upright_polygon(work.region.polygon) if work.vertical else work.region.polygon
-        polygon = np.asarray(polygon, np.float64) * scale
-        evidence = None
-        if work.restored is None:
-            decision = "not_restored"
-            reason = work.skipped or ("no restorer" if self.restorer is None else "")
-            accepted, chosen, others = False, work.original, []
-        else:
-            changed = not same_reading(work.restored.text, work.original.text)
-            if changed:
-                evidence = weigh_evidence(
-                    work.original,
-                    work.restored,
-                    work.original_frames,
-                    work.restored_frames,
-                    work.crop,
-                    work.restored_crop,
-                )
-            verdict = decide(work.original, work.restored, work.transcript, evidence, self.config.gate)
-            accepted, reason = verdict.restore, verdict.reason
-            decision = "restored" if accepted else "kept_original"
-            if accepted and changed:
-                # Nothing hidden: an accepted change lists what the original reading said.
-                chosen, others = work.restored, [work.original]
-            else:
-                # An unchanged reading keeps the original's spelling (whitespace, width forms):
-                # the restored crops' reading depends on which crops shared its batch.
-                chosen = work.original
-                others = [work.restored] if accepted else [r for r in (work.restored, work.transcript) if r is not None]
-        merged = merge_readings(chosen, others)
         line = Line(
-            polygon=[[float(x), float(y)] for x, y in polygon],
+            polygon=[[float(x), float(y)] for x, y in np.asarray(polygon, np.float64) * scale],
             text=merged.text,
             confidence=merged.confidence,
-            readings=readings,
-            decision=decision,
-            reason=reason,
+            readings=[work.original] + [r for r in (work.restored, work.transcript) if r is not None],
+            decision=verdict.decision,
+            reason=verdict.reason,
             vertical=work.vertical,
             chunks=len(work.chunks),
             disagreements=merged.disagreements,
-            evidence=evidence,
+            evidence=verdict.evidence,
         )
-        return line, accepted
+        return line, verdict.accepted
+
+    def _verdict(self, work: LineWork) -> _Verdict:
+        if work.restored is None:
+            reason = work.skipped or ("no restorer" if self.restorer is None else "")
+            return _Verdict("not_restored", reason, False, work.original, [])
+        changed = not same_reading(work.restored.text, work.original.text)
+        evidence = None
+        if changed:
+            evidence = weigh_evidence(
+                work.original, work.restored, work.original_frames, work.restored_frames, work.crop, work.restored_crop
+            )
+        gate = decide(work.original, work.restored, work.transcript, evidence, self.config.gate)
+        decision = "restored" if gate.restore else "kept_original"
+        if gate.restore and changed:
+            # Nothing hidden: an accepted change lists what the original reading said.
+            return _Verdict(decision, gate.reason, True, work.restored, [work.original], evidence)
+        # An unchanged reading keeps the original's spelling (whitespace, width forms):
+        # the restored crops' reading depends on which crops shared its batch.
+        others = [work.restored] if gate.restore else [r for r in (work.restored, work.transcript) if r is not None]
+        return _Verdict(decision, gate.reason, gate.restore, work.original, others, evidence)
+
+
+class _LineCut(NamedTuple):
+    region: TextRegion
+    crop: np.ndarray
+    warp: LineWarp
+    vertical: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class _Verdict:
+    """What the gate made of a line: which reading leads, which others it lists, and why."""
+
+    decision: str
+    reason: str
+    accepted: bool
+    chosen: Reading
+    others: list[Reading]
+    evidence: Evidence | None = None
+
+
+@contextlib.contextmanager
+def _pooled_timer(pages: Sequence[PreparedPage], stage: str) -> Iterator[None]:
+    """Time a stage run for several pages at once and share the time out (not when it fails)."""
+    started = time.perf_counter()
+    yield
+    _share_time(pages, stage, time.perf_counter() - started)
+
+
+def _restore_crops(
+    restorer: Restorer,
+    pages: Sequence[PreparedPage],
+    crops: list[np.ndarray],
+    seeds: list[int],
+    on_progress: ProgressCallback | None,
+) -> list[RestoredCrop]:
+    """One restorer call for the chunks of all ``pages``, its time shared among them."""
+    with _pooled_timer(pages, "restore"):
+        results = restorer.restore(crops, seeds=seeds, on_progress=on_progress) if crops else []
+    if len(results) != len(crops):
+        raise ValueError(f"restorer {restorer.name!r} returned {len(results)} results for {len(crops)} crops")
+    return results
+
+
+def _split_by_line(results: list[RestoredCrop], lines: list[LineWork]) -> list[list[RestoredCrop]]:
+    """Results come back in crop order: each line's chunks are the next len(line.chunks)."""
+    grouped, start = [], 0
+    for line in lines:
+        grouped.append(results[start : start + len(line.chunks)])
+        start += len(line.chunks)
+    return grouped
+
+
+def _take_restoration(line: LineWork, chunk_results: list[RestoredCrop]) -> None:
+    """Stitch a line's restored chunks back into one crop, and join the restorer's readings of them."""
+    skipped = [r.skipped for r in chunk_results if r.skipped]
+    if skipped:
+        line.skipped = skipped[0]
+        return
+    images = [r.image for r in chunk_results]
+    line.restored_crop = images[0] if len(images) == 1 else stitch_chunks(images, line.chunks, line.crop.shape[1])
+    texts = [r.text for r in chunk_results]
+    if any(texts):
+        confidence = float(np.mean([r.confidence for r in chunk_results]))
+        text = join_chunk_texts(texts, _overlap_chars(line))
+        line.transcript = Reading(chunk_results[0].text_source, text, confidence)
+
+
+def _accepted_patches(works: list[LineWork], accepted: list[bool], scale: int) -> list[Patch]:
+    # The restorer's own resolution goes straight into the output page.
+    return [
+        unrectify(work.restored_crop, work.warp, scale=scale)
+        for work, keep in zip(works, accepted, strict=True)
+        if keep
+    ]
+
+
+def _report_items(prepared: PreparedPage, lines: list[Line]) -> list[ReportItem]:
+    """The lines whose readings disagree, for a person to check."""
+    return [
+        ReportItem(line, work.crop, work.restored_crop, prepared.index, number)
+        for number, (work, line) in enumerate(zip(prepared.lines, lines, strict=True))
+        if line.disagreements
+    ]
 
 
 def _snap_to_pixels(polygon: np.ndarray, page_size: tuple[int, int]) -> np.ndarray:

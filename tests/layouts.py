@@ -12,7 +12,8 @@ import math
 
 import numpy as np
 
-from difftsr_ocr.evaluation.synthetic import Degradation, LineSpec, TruthLine, render_lines
+from difftsr_ocr.evaluation.synthetic.degradation import Degradation
+from difftsr_ocr.evaluation.synthetic.render import LineSpec, TruthLine, render_lines
 
 __all__ = [
     "DETECTION_LAYOUT",

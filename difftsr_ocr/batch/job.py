@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from difftsr_ocr.config import PipelineConfig, config_from_dict, load_pipeline_config
+from difftsr_ocr.configschema import check_keys, check_value, dataclass_from_mapping, field_names
 from difftsr_ocr.errors import ConfigError, DifftsrError
 from difftsr_ocr.outputs import check_formats
 from difftsr_ocr.yamlfile import read_yaml
@@ -93,79 +94,38 @@ class Job:
         return self.output_folder / "report.html" if self.report is True else self.resolve(self.report)
 
 
-def _type_name(kind: Any) -> str:
-    return {str: "a string", bool: "true or false", int: "an integer", float: "a number", list: "a list"}[kind]
-
-
-def _value(data: Mapping[str, Any], key: str, kinds: tuple[type, ...], where: str, default: Any) -> Any:
-    if key not in data:
-        if default is dataclasses.MISSING:
-            raise ConfigError(f"{where}.{key} is required")
-        return default
-    value = data[key]
-    if value is None and type(None) in kinds:
-        return None
-    for kind in kinds:
-        if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if kind is int and isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if kind in (str, bool) and isinstance(value, kind):
-            return value
-        if kind is list and isinstance(value, list) and all(isinstance(item, str) for item in value):
-            return tuple(value)
-    names = " or ".join("null" if kind is type(None) else _type_name(kind) for kind in kinds)
-    names = names.replace("a list", "a list of strings")
-    raise ConfigError(f"{where}.{key} must be {names}, not {value!r}")
-
-
-def _section(data: Any, where: str, allowed: tuple[str, ...]) -> Mapping[str, Any]:
-    if data is None:
-        return {}
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{where} must be a mapping, not {type(data).__name__}")
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        names = ", ".join(f"{where}.{key}" for key in unknown)
-        raise ConfigError(f"unknown key(s) {names}; allowed: {', '.join(allowed)}")
-    return data
-
-
-def _fields(cls: type) -> tuple[str, ...]:
-    return tuple(field.name for field in dataclasses.fields(cls))
-
-
-def _default(cls: type, name: str) -> Any:
-    field = next(f for f in dataclasses.fields(cls) if f.name == name)
-    return field.default
+def _or_empty(section: Any) -> Any:
+    # A section written with nothing under it (`executor:`) is null in YAML: all defaults.
+    return {} if section is None else section
 
 
 def _inputs(data: Any) -> InputSpec:
-    section = _section(data, "inputs", _fields(InputSpec))
-    get = lambda key, *kinds: _value(section, key, kinds, "inputs", _default(InputSpec, key))  # noqa: E731
-    paths = _value(section, "paths", (list, str), "inputs", dataclasses.MISSING)
-    paths = (paths,) if isinstance(paths, str) else paths
-    if not paths:
+    section = _or_empty(data)
+    if isinstance(section, Mapping) and isinstance(section.get("paths"), str):
+        # One folder, glob or file may be written without list brackets.
+        section = {**section, "paths": [section["paths"]]}
+    spec = dataclass_from_mapping(InputSpec, section, "inputs")
+    if not spec.paths:
         raise ConfigError("inputs.paths is empty; list at least one folder, glob or file")
-    extensions = tuple(e.lower() if e.startswith(".") else f".{e.lower()}" for e in get("extensions", list))
-    dpi = get("pdf_dpi", float)
-    if dpi <= 0:
-        raise ConfigError(f"inputs.pdf_dpi must be positive, not {dpi}")
-    return InputSpec(paths=paths, recursive=get("recursive", bool), extensions=extensions, pdf_dpi=dpi)
+    if spec.pdf_dpi <= 0:
+        raise ConfigError(f"inputs.pdf_dpi must be positive, not {spec.pdf_dpi}")
+    extensions = tuple(e.lower() if e.startswith(".") else f".{e.lower()}" for e in spec.extensions)
+    return dataclasses.replace(spec, extensions=extensions)
 
 
 def _outputs(data: Any) -> OutputSpec:
-    section = _section(data, "outputs", _fields(OutputSpec))
-    get = lambda key, *kinds: _value(section, key, kinds, "outputs", _default(OutputSpec, key))  # noqa: E731
-    folder = _value(section, "folder", (str,), "outputs", dataclasses.MISSING)
-    layout = get("layout", str)
-    if layout not in LAYOUTS:
-        raise ConfigError(f"outputs.layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
+    spec = dataclass_from_mapping(OutputSpec, _or_empty(data), "outputs")
+    if spec.layout not in LAYOUTS:
+        raise ConfigError(f"outputs.layout must be one of {', '.join(LAYOUTS)}, not {spec.layout!r}")
     try:
-        formats = check_formats(get("formats", list))
+        formats = check_formats(spec.formats)
     except DifftsrError as error:
         raise ConfigError(f"outputs.formats: {error}") from None
-    naming = get("naming", str)
+    _check_naming(spec.naming)
+    return dataclasses.replace(spec, formats=formats)
+
+
+def _check_naming(naming: str) -> None:
     try:
         used = {field for _, field, _, _ in string.Formatter().parse(naming) if field is not None}
     except ValueError as error:
@@ -174,23 +134,12 @@ def _outputs(data: Any) -> OutputSpec:
         raise ConfigError(
             f"outputs.naming {naming!r} must use only {{{'}, {'.join(NAMING_FIELDS)}}} and no path separator"
         )
-    return OutputSpec(folder, layout, formats, naming, get("manifest", str, type(None)))
 
 
 def _executor(data: Any) -> ExecutorSpec:
-    section = _section(data, "executor", _fields(ExecutorSpec))
-    get = lambda key, *kinds: _value(section, key, kinds, "executor", _default(ExecutorSpec, key))  # noqa: E731
-    kind = get("kind", str)
-    if kind not in EXECUTORS:
-        raise ConfigError(f"executor.kind must be one of {', '.join(EXECUTORS)}, not {kind!r}")
-    spec = ExecutorSpec(
-        kind=kind,
-        pages_per_batch=get("pages_per_batch", int),
-        workers=get("workers", int),
-        num_cpus=get("num_cpus", float),
-        num_gpus=get("num_gpus", float),
-        address=get("address", str, type(None)),
-    )
+    spec = dataclass_from_mapping(ExecutorSpec, _or_empty(data), "executor")
+    if spec.kind not in EXECUTORS:
+        raise ConfigError(f"executor.kind must be one of {', '.join(EXECUTORS)}, not {spec.kind!r}")
     for key in ("pages_per_batch", "workers"):
         if getattr(spec, key) < 1:
             raise ConfigError(f"executor.{key} must be at least 1, not {getattr(spec, key)}")
@@ -211,10 +160,11 @@ def _pipeline(data: Any, source: Path) -> PipelineConfig:
 def job_from_dict(data: Any, source: Path) -> Job:
     """A validated :class:`Job`; ``source`` is the job file (relative paths start from its folder)."""
     try:
-        top = _section(data, "job", _fields(Job)[1:])
+        # `source` is where the job was read from, not a key the job file sets.
+        top = check_keys(_or_empty(data), field_names(Job)[1:], "job")
         if "inputs" not in top or "outputs" not in top:
             raise ConfigError("the job needs an inputs and an outputs section")
-        report = _value(top, "report", (bool, str), "job", True)
+        report = check_value(top.get("report", True), bool | str, "job.report")
         job = Job(
             source=source.absolute(),
             inputs=_inputs(top["inputs"]),

@@ -19,7 +19,7 @@ import numpy as np
 
 from difftsr_ocr.evaluation.metrics import TextScore, assign_texts, match_polygons, text_score
 from difftsr_ocr.evaluation.oracles import liar_for, truth_for
-from difftsr_ocr.evaluation.synthetic import SyntheticPage
+from difftsr_ocr.evaluation.synthetic.pages import SyntheticPage
 from difftsr_ocr.gate import GATE_POLICIES
 from difftsr_ocr.merge import same_reading
 from difftsr_ocr.pipeline import Pipeline, PreparedPage

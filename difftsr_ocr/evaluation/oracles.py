@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from difftsr_ocr.evaluation.synthetic import SyntheticPage, rerender_line
+from difftsr_ocr.evaluation.synthetic.pages import SyntheticPage, rerender_line
 from difftsr_ocr.geometry.chunks import split_crop
 from difftsr_ocr.geometry.rectify import rectify_line
 from difftsr_ocr.merge import reading_key

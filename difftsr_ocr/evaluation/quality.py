@@ -32,7 +32,8 @@ from difftsr_ocr.evaluation.metrics import (
     seam_score,
     text_score,
 )
-from difftsr_ocr.evaluation.synthetic import SyntheticPage, TruthLine
+from difftsr_ocr.evaluation.synthetic.pages import SyntheticPage
+from difftsr_ocr.evaluation.synthetic.render import TruthLine
 from difftsr_ocr.pipeline import PageResult, Pipeline
 from difftsr_ocr.results import Line
 

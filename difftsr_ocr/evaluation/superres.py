@@ -1,7 +1,7 @@
 """Super-resolved pages: does a restorer's detail reach a page written at 2x or 4x?
 
 A truth restorer returns, for each degraded line, its clean pixels rendered at the
-output resolution (:func:`.synthetic.render_clean`): the ideal super-resolution. Its
+output resolution (:func:`.synthetic.pages.render_clean`): the ideal super-resolution. Its
 lines go onto the page two ways, under the ``always`` gate so that only compositing is
 measured:
 
@@ -27,7 +27,7 @@ import numpy as np
 
 from difftsr_ocr.evaluation.metrics import SeamScore, seam_score
 from difftsr_ocr.evaluation.oracles import OracleRestorer
-from difftsr_ocr.evaluation.synthetic import SyntheticPage, render_clean
+from difftsr_ocr.evaluation.synthetic.pages import SyntheticPage, render_clean
 from difftsr_ocr.geometry.rectify import rectify_line
 from difftsr_ocr.pipeline import LineWork, Pipeline
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from difftsr_ocr.configschema import ConfigT, dataclass_from_mapping
 from difftsr_ocr.errors import ConfigError
 from difftsr_ocr.yamlfile import read_yaml
 
@@ -198,21 +199,14 @@ _TARGETS = {
 _BERT_TARGET = "model.IDM.modules.encoders.modules.BERTEmbedder"
 
 
-def _tupled(value: Any) -> Any:
-    return tuple(_tupled(v) for v in value) if isinstance(value, list) else value
-
-
-def _build(cls: type, params: Mapping[str, Any], where: str, source: str) -> Any:
-    fields = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(params) - fields)
-    if unknown:
-        raise ConfigError(
-            f"{source}: unknown key(s) {', '.join(unknown)} under {where}; allowed: {', '.join(sorted(fields))}"
-        )
+def _build(cls: type[ConfigT], params: Mapping[str, Any], where: str, source: str) -> ConfigT:
     try:
-        return cls(**{k: _tupled(v) for k, v in params.items()})
+        return dataclass_from_mapping(cls, params, where)
     except ConfigError as error:
-        raise ConfigError(f"{source}: {where}: {error}") from None
+        message = str(error)
+        # Key and type errors name the dotted key already; the dataclasses' own checks
+        # name only the component, so they get told where it sits in the file.
+        raise ConfigError(f"{source}: {message if where in message else f'{where}: {message}'}") from None
 
 
 def _section(node: Any, key: str, target: str, where: str, source: str) -> Mapping[str, Any]:
@@ -247,7 +241,7 @@ def difftsr_config_from_official(document: Mapping[str, Any], source: str = "<co
     if missing:
         raise ConfigError(f"{source}: missing {', '.join(missing)} under model.params")
     scale_factor = top.pop("scale_factor", LATENT_SCALE)
-    head = _build(DiffTSRConfig, {k: v for k, v in top.items()}, "model.params", source)
+    head = _build(DiffTSRConfig, top, "model.params", source)
     idm = _build(
         UNetConfig,
         _section(root, "IDM_Unet_config", _TARGETS["IDM_Unet_config"], "model.params", source),
@@ -268,7 +262,9 @@ def difftsr_config_from_official(document: Mapping[str, Any], source: str = "<co
         BERTConfig, _section(mom_params, "MoM_Transformer", _BERT_TARGET, mom_where, source), "MoM_Transformer", source
     )
     del mom_params["MoM_Unet"], mom_params["MoM_Transformer"]
-    mom = _build(MoMConfig, {**mom_params, "unet": mom_unet, "text_encoder": bert}, "MoM_module_config", source)
+    mom = dataclasses.replace(
+        _build(MoMConfig, mom_params, "MoM_module_config", source), unet=mom_unet, text_encoder=bert
+    )
 
     vae_params = dict(_section(root, "VAE_model_config", _TARGETS["VAE_model_config"], "model.params", source))
     ddconfig = vae_params.pop("ddconfig", None)

@@ -13,13 +13,10 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from difftsr_ocr.config import OUTPUT_SCALES
 from difftsr_ocr.errors import ConfigError
 
-__all__ = ["OUTPUT_SCALES", "BackgroundUpscaler", "LanczosUpscaler"]
-
-# Whole factors only: every page pixel becomes a block of output pixels, so coordinates
-# in the exports are the page's times the factor, exactly.
-OUTPUT_SCALES = (1, 2, 3, 4)
+__all__ = ["BackgroundUpscaler", "LanczosUpscaler"]
 
 
 class BackgroundUpscaler(Protocol):

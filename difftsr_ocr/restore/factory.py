@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from difftsr_ocr.errors import ConfigError
 from difftsr_ocr.restore.base import Restorer
-from difftsr_ocr.restore.classical import ClassicalRestorer
 
 if TYPE_CHECKING:
     import torch
@@ -42,9 +41,12 @@ def build_restorer(
     """
     if kind not in RESTORER_KINDS:
         raise ConfigError(f"restorer kind must be one of {', '.join(RESTORER_KINDS)}, not {kind!r}")
+    # Imported only now: reading a config names restorer kinds without importing OpenCV,
+    # and a classical restorer must not cost a torch import.
+    from difftsr_ocr.restore.classical import ClassicalRestorer
+
     if kind == "classical":
         return ClassicalRestorer()
-    # Imported only now: a classical restorer must not cost a torch import.
     from difftsr_ocr.restore.difftsr import DiffTSRRestorer
     from difftsr_ocr.weights import DIFFTSR_WEIGHTS, TRANSOCR_WEIGHTS, find_weights, where_looked
 

@@ -20,7 +20,7 @@ from difftsr_ocr.detect.paddle import PaddleDetector, write_paddle_det_model_dir
 from difftsr_ocr.detect.ppocr import PPOCRDetector
 from difftsr_ocr.errors import ConfigError, WeightsError
 from difftsr_ocr.evaluation.metrics import polygon_iou
-from difftsr_ocr.evaluation.synthetic import TruthLine
+from difftsr_ocr.evaluation.synthetic.render import TruthLine
 from difftsr_ocr.recognize.paddle import PaddleRecognizer, write_paddle_rec_model_dir
 from difftsr_ocr.recognize.ppocr import PPOCRRecognizer, load_character_list
 from difftsr_ocr.runtime.onnx import create_session, rapidocr_model_path

@@ -15,7 +15,7 @@ from difftsr_ocr.detect.postprocess import DBPostProcessor
 from difftsr_ocr.detect.ppocr import PPOCRDetector, resize_for_detection
 from difftsr_ocr.errors import ConfigError, DeviceError, InputImageError, WeightsError
 from difftsr_ocr.evaluation.metrics import polygon_iou, text_score
-from difftsr_ocr.evaluation.synthetic import TruthLine
+from difftsr_ocr.evaluation.synthetic.render import TruthLine
 from difftsr_ocr.recognize.ppocr import PPOCRRecognizer, ctc_greedy_decode
 from tests.layouts import crop_line, detection_page, render_rotated_block
 

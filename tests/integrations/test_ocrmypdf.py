@@ -13,7 +13,8 @@ import pypdfium2
 import pytest
 from PIL import Image
 
-from difftsr_ocr.evaluation.synthetic import LineSpec, apply_degradation, render_lines
+from difftsr_ocr.evaluation.synthetic.degradation import apply_degradation
+from difftsr_ocr.evaluation.synthetic.render import LineSpec, render_lines
 from difftsr_ocr.integrations._ocrmypdf_engine import page_element
 from difftsr_ocr.results import Line, Page
 from tests.layouts import MILD_SCAN

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from difftsr_ocr.errors import ConfigError, InputImageError
-from difftsr_ocr.evaluation.synthetic import LineSpec, apply_degradation, render_lines
+from difftsr_ocr.evaluation.synthetic.degradation import apply_degradation
+from difftsr_ocr.evaluation.synthetic.render import LineSpec, render_lines
 from difftsr_ocr.merge import char_error_rate
 from difftsr_ocr.preprocess import RestoredImage, cached_pipeline, restore_image
 from tests.layouts import MILD_SCAN

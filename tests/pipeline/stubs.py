@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from difftsr_ocr.evaluation.synthetic import FONTS
+from difftsr_ocr.evaluation.synthetic.fonts import FONTS
 from difftsr_ocr.restore.base import ProgressCallback, RestoredCrop
 
 

@@ -14,7 +14,7 @@ import pytest
 from difftsr_ocr.config import config_from_dict
 from difftsr_ocr.detect.ppocr import PPOCRDetector
 from difftsr_ocr.evaluation.gate_trial import GateTrial, run_gate_trial
-from difftsr_ocr.evaluation.synthetic import generate_pages
+from difftsr_ocr.evaluation.synthetic.pages import generate_pages
 from difftsr_ocr.pipeline import Pipeline
 from difftsr_ocr.recognize.ppocr import PPOCRRecognizer
 

@@ -13,7 +13,7 @@ from difftsr_ocr.config import config_from_dict
 from difftsr_ocr.detect.ppocr import PPOCRDetector
 from difftsr_ocr.errors import ConfigError
 from difftsr_ocr.evaluation.metrics import polygon_iou
-from difftsr_ocr.evaluation.synthetic import apply_degradation
+from difftsr_ocr.evaluation.synthetic.degradation import apply_degradation
 from difftsr_ocr.export import document_from_json, document_to_json
 from difftsr_ocr.merge import char_error_rate
 from difftsr_ocr.pipeline import Pipeline, build_pipeline, crop_seed

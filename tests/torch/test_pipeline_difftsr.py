@@ -8,7 +8,8 @@ import pytest
 
 from difftsr_ocr.config import config_from_dict
 from difftsr_ocr.detect.ppocr import PPOCRDetector
-from difftsr_ocr.evaluation.synthetic import LineSpec, apply_degradation, render_lines
+from difftsr_ocr.evaluation.synthetic.degradation import apply_degradation
+from difftsr_ocr.evaluation.synthetic.render import LineSpec, render_lines
 from difftsr_ocr.export import document_from_json, document_to_json
 from difftsr_ocr.geometry.composite import feather_mask
 from difftsr_ocr.geometry.rectify import unrectify

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from difftsr_ocr.consistency import inconsistency
-from difftsr_ocr.evaluation.synthetic import FONTS
+from difftsr_ocr.evaluation.synthetic.fonts import FONTS
 from difftsr_ocr.gate import GateConfig
 
 BAR = GateConfig().max_inconsistency

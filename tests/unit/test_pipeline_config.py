@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,9 @@ def test_yaml_problems(tmp_path: Path) -> None:
     empty = tmp_path / "empty.yaml"
     empty.write_text("", encoding="utf-8")
     assert load_pipeline_config(empty) == PipelineConfig()
+
+
+def test_loading_a_config_imports_neither_opencv_nor_torch() -> None:
+    # The CLI, the batch runner and the OCRmyPDF plug-in read configs before choosing any stage.
+    code = "import sys, difftsr_ocr.config; assert 'cv2' not in sys.modules and 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -11,21 +11,17 @@ import pytest
 from shapely.geometry import Polygon
 
 from difftsr_ocr.errors import ConfigError
-from difftsr_ocr.evaluation import synthetic
-from difftsr_ocr.evaluation.synthetic import (
+from difftsr_ocr.evaluation.synthetic import fonts as synthetic_fonts
+from difftsr_ocr.evaluation.synthetic import pages as synthetic_pages
+from difftsr_ocr.evaluation.synthetic.degradation import Degradation, apply_degradation, degrade
+from difftsr_ocr.evaluation.synthetic.pages import (
     GENERATOR_VERSION,
     LAYOUTS,
-    Degradation,
-    LineSpec,
     SyntheticPage,
-    TruthLine,
-    apply_degradation,
-    degrade,
     generate_page,
     generate_pages,
-    line_extent,
-    render_lines,
 )
+from difftsr_ocr.evaluation.synthetic.render import LineSpec, TruthLine, line_extent, render_lines
 
 DOCUMENT_SEEDS = (0, 2, 4)
 SCENE_SEEDS = (1, 3, 5)
@@ -130,7 +126,7 @@ def test_polygons_are_clockwise_inside_the_page_and_apart(pages: dict[int, Synth
 @pytest.mark.parametrize("seed", [0, 1])
 def test_every_inked_pixel_lies_inside_a_polygon(pages: dict[int, SyntheticPage], seed: int) -> None:
     page = pages[seed]
-    background, specs = synthetic._plan_page(seed, page.layout, (1000, 1400))
+    background, specs = synthetic_pages.plan_page(seed, page.layout, (1000, 1400))
     clean, lines = render_lines(specs, background=background)
     assert np.array_equal(clean, page.clean) and lines == page.lines
     inked = np.any(clean != background, axis=2)
@@ -273,7 +269,7 @@ def test_generate_pages_caches_atomically_and_honours_the_version(
     def refuse(*args: object, **kwargs: object) -> SyntheticPage:
         raise AssertionError("cached pages must not be regenerated")
 
-    monkeypatch.setattr(synthetic, "generate_page", refuse)
+    monkeypatch.setattr(synthetic_pages, "generate_page", refuse)
     assert generate_pages(2, seed=10, cache_dir=tmp_path) == first
 
     truth_path = tmp_path / "scene-0011" / "truth.json"
@@ -287,19 +283,19 @@ def test_generate_pages_caches_atomically_and_honours_the_version(
         made.append(seed)
         return generate_page(seed)
 
-    monkeypatch.setattr(synthetic, "generate_page", counting)
+    monkeypatch.setattr(synthetic_pages, "generate_page", counting)
     assert generate_pages(2, seed=10, cache_dir=tmp_path) == first
     assert made == [10, 11]
     assert json.loads(truth_path.read_text(encoding="utf-8"))["generator_version"] == GENERATOR_VERSION
     leftovers = [
-        path.name for path in tmp_path.rglob("*") if path.is_file() and path.name not in synthetic._CACHE_FILES
+        path.name for path in tmp_path.rglob("*") if path.is_file() and path.name not in synthetic_pages.CACHE_FILES
     ]
     assert leftovers == []
 
 
 def test_missing_font_is_a_one_line_config_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     missing = tmp_path / "fonts" / "wqy-zenhei.ttc"
-    monkeypatch.setitem(synthetic.FONTS, "cjk", missing)
+    monkeypatch.setitem(synthetic_fonts.FONTS, "cjk", missing)
     with pytest.raises(ConfigError) as caught:
         render_lines([LineSpec("发票", 10, 10, font="cjk")])
     message = str(caught.value)
