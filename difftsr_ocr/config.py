@@ -90,6 +90,8 @@ class RestorerConfig:
     posterior: str = "sample"
     precision: str = "fp32"
     batch_size: int | None = None
+    # torch.compile the networks (CUDA: CUDA graphs); the first batch of each size compiles.
+    compile: bool = False
 
     def __post_init__(self) -> None:
         _choice(self.kind, RESTORER_KINDS, "restorer.kind")

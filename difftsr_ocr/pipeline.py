@@ -505,6 +505,7 @@ def _build_restorer(config: PipelineConfig) -> Restorer | None:
         precision=settings.precision,
         batch_size=settings.batch_size,
         seed=config.seed,
+        compile=settings.compile,
     )
     model_config = load_difftsr_config(settings.model_config) if settings.model_config else DiffTSRConfig()
     device = resolve_device(config.device)

@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
         "--precision", choices=("fp32", "bf16", "fp16"), help="network precision (GPU: bf16 is fastest)"
     )
     weights.add_argument("--batch-size", type=int, help="crops per restorer batch (default: from free memory)")
+    weights.add_argument(
+        "--compile", action="store_true", default=None, help="torch.compile the networks (CUDA: CUDA graphs)"
+    )
     run = parser.add_argument_group("run")
     run.add_argument("--device", help="cpu, cuda, cuda:N or auto (default: auto)")
     run.add_argument("--seed", type=int, help="base seed; each crop derives its own from it")
@@ -105,6 +108,7 @@ def _config(args: argparse.Namespace) -> PipelineConfig:
         ("restorer", "refine_text"): args.refine_text,
         ("restorer", "precision"): args.precision,
         ("restorer", "batch_size"): args.batch_size,
+        ("restorer", "compile"): args.compile,
         ("gate", "policy"): args.gate,
         ("detector", "backend"): args.detector,
         ("recognizer", "backend"): args.detector,

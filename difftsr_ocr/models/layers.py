@@ -54,7 +54,8 @@ class CpuFastConv2d(nn.Conv2d):
       image at a time because NNPACK takes a slower algorithm for batches.
 
     Everything else (other devices, half precision, training, strided, grouped or size-changing
-    convolutions) takes the regular path. Same parameters and state-dict keys as ``nn.Conv2d``; results agree
+    convolutions, and code being traced by torch.compile, whose own kernels replace these
+    hand-picked ones) takes the regular path. Same parameters and state-dict keys as ``nn.Conv2d``; results agree
     with it to float32 rounding (Winograd's error is ~3x that of a direct convolution, far
     inside the reference tolerance).
     """
@@ -81,6 +82,7 @@ class CpuFastConv2d(nn.Conv2d):
     def _is_plain_cpu_inference(self, x: torch.Tensor) -> bool:
         return (
             x.device.type == "cpu"
+            and not torch.compiler.is_compiling()
             and x.dtype == torch.float32
             and self.weight.dtype == torch.float32
             and not (torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad))

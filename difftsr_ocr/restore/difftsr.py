@@ -14,7 +14,8 @@ import dataclasses
 import logging
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -62,6 +63,9 @@ class DiffTSRRestorerConfig:
     memory_budget_bytes: float | None = None
     # Seed of crop i when the caller gives none: seed + i.
     seed: int = 0
+    # torch.compile the U-Net, MoM, TDM and VAE (CUDA: mode reduce-overhead, CUDA graphs).
+    # Opt-in: the first batch of each shape pays the compilation.
+    compile: bool = False
 
     def __post_init__(self) -> None:
         if self.posterior not in ("sample", "mean"):
@@ -72,8 +76,40 @@ class DiffTSRRestorerConfig:
             raise ConfigError(f"restorer batch_size must be >= 1, not {self.batch_size}")
 
 
+@dataclasses.dataclass(frozen=True)
+class _CompiledNetworks:
+    """The loop's view of the networks with each module compiled; the networks stay untouched."""
+
+    config: DiffTSRConfig
+    idm_unet: Callable[..., torch.Tensor]
+    mom: Callable[..., tuple[torch.Tensor, torch.Tensor]]
+    tdm: Callable[..., torch.Tensor]
+    encode: Callable[[torch.Tensor], Any]
+    decode: Callable[[torch.Tensor], torch.Tensor]
+
+
+def _compiled(networks: DiffTSRNetworks, device: torch.device) -> _CompiledNetworks:
+    # reduce-overhead captures CUDA graphs, which pays off because every step of the loop
+    # has the same shapes; on the CPU it only adds bookkeeping.
+    mode = "reduce-overhead" if device.type == "cuda" else None
+    return _CompiledNetworks(
+        config=networks.config,
+        idm_unet=torch.compile(networks.idm_unet, mode=mode),
+        mom=torch.compile(networks.mom, mode=mode),
+        tdm=torch.compile(networks.tdm, mode=mode),
+        encode=torch.compile(networks.vae.encode, mode=mode),
+        decode=torch.compile(networks.vae.decode, mode=mode),
+    )
+
+
 class DiffTSRRestorer:
-    """Restores line crops with DiffTSR; device and dtype follow the networks' weights."""
+    """Restores line crops with DiffTSR; device and dtype follow the networks' weights.
+
+    Weights in half precision run in it (under autocast, whatever ``precision`` says);
+    fp32 weights run in ``precision``. The VAE decode always runs in the VAE weights'
+    own dtype outside autocast: a half-precision decode overflows on bright pages (the
+    reason diffusers upcasts its VAE).
+    """
 
     name = "difftsr"
 
@@ -87,6 +123,10 @@ class DiffTSRRestorer:
         factor = 2 ** (len(model.vae.ch_mult) - 1)
         latent_height, latent_width = model.idm_unet.image_size
         self.input_size = (latent_width * factor, latent_height * factor)  # PIL order: width, height
+        self._compiled = _compiled(networks, self.device) if self.config.compile else None
+        # Crops per batch that ran out of device memory once: never tried again.
+        self._batch_limit = _MAX_BATCH
+        self._measured_bytes_per_crop: float | None = None
 
     @classmethod
     def from_weights(
@@ -109,9 +149,18 @@ class DiffTSRRestorer:
     def device(self) -> torch.device:
         return next(self.networks.parameters()).device
 
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.networks.parameters()).dtype
+
+    def _compute_dtype(self) -> torch.dtype | None:
+        """The autocast dtype, None for plain fp32."""
+        return self.dtype if self.dtype != torch.float32 else PRECISIONS[self.config.precision]
+
     def batch_size(self) -> int:
+        """Crops per forward pass: the configured size, or what the memory budget holds."""
         if self.config.batch_size is not None:
-            return self.config.batch_size
+            return min(self.config.batch_size, self._batch_limit)
         budget = self.config.memory_budget_bytes
         if budget is None:
             if self.device.type == "cuda":
@@ -119,8 +168,35 @@ class DiffTSRRestorer:
                 budget = 0.8 * free
             else:
                 budget = _CPU_BUDGET_BYTES
-        per_crop = _BYTES_PER_CROP_FP32 / (1 if self.config.precision == "fp32" else 2)
-        return max(1, min(_MAX_BATCH, math.floor(budget / per_crop)))
+        per_crop = self._bytes_per_crop()
+        return max(1, min(self._batch_limit, math.floor(budget / per_crop)))
+
+    def _bytes_per_crop(self) -> float:
+        if self.device.type != "cuda" or self.config.memory_budget_bytes is not None:
+            return _BYTES_PER_CROP_FP32 / (1 if self._compute_dtype() is None else 2)
+        if self._measured_bytes_per_crop is None:
+            self._measured_bytes_per_crop = self._probe_bytes_per_crop()
+        return self._measured_bytes_per_crop
+
+    def _probe_bytes_per_crop(self) -> float:
+        """Peak device memory of one crop through every stage, with one sampler step.
+
+        Every step of the loop has the same shapes, so one step shows the loop's peak; the
+        margin covers what grows with the batch beyond the activations (allocator slack).
+        """
+        probe = np.full((self.input_size[1], self.input_size[0], 3), 128, np.uint8)
+        torch.cuda.synchronize(self.device)
+        torch.cuda.reset_peak_memory_stats(self.device)
+        resident = torch.cuda.memory_allocated(self.device)
+        one_step = dataclasses.replace(self.config.sampling, steps=1)
+        self._restore_batch([probe], [0], None, one_step)
+        peak = torch.cuda.max_memory_allocated(self.device) - resident
+        logger.info("DiffTSR needs %.0f MB of device memory per crop (measured)", peak / 1e6)
+        return 1.2 * max(peak, 1.0)
+
+    @property
+    def text_prior_dtype(self) -> torch.dtype:
+        return next(self.text_prior.parameters()).dtype
 
     def _to_model_input(self, crop: np.ndarray) -> torch.Tensor:
         resized = np.asarray(Image.fromarray(crop).resize(self.input_size, Image.Resampling.BICUBIC))
@@ -147,39 +223,70 @@ class DiffTSRRestorer:
             else:
                 valid.append((index, normalized))
 
-        size = self.batch_size()
-        batches = [valid[start : start + size] for start in range(0, len(valid), size)]
         steps = self.config.sampling.steps
-        total = len(batches) * steps
-        for number, batch in enumerate(batches):
+        size = self.batch_size() if valid else 1
+        done_steps = 0
+        pending = valid
+        while pending:
+            batch, rest = pending[:size], pending[size:]
+            total = done_steps + math.ceil(len(pending) / size) * steps
 
-            def report(state: StepState, offset: int = number * steps) -> None:
+            def report(state: StepState, offset: int = done_steps, total: int = total) -> None:
                 if on_progress is not None:
                     on_progress(RestoreProgress(done=offset + state.done, total=total))
 
-            restored = self._restore_batch([crop for _, crop in batch], [seeds[i] for i, _ in batch], report)
+            try:
+                restored = self._restore_batch([crop for _, crop in batch], [seeds[i] for i, _ in batch], report)
+            except torch.OutOfMemoryError:
+                self._release_device_memory()
+                if size > 1:
+                    # Halve and retry the same crops; later calls start at the smaller size.
+                    size = self._batch_limit = size // 2
+                    logger.warning("DiffTSR ran out of device memory; retrying with %d crops per batch", size)
+                    continue
+                reason = "out of device memory even alone (lower restorer.precision, or use a larger device)"
+                restored = [RestoredCrop(image=None, skipped=reason)]
             for (index, _), result in zip(batch, restored, strict=True):
                 results[index] = result
+            done_steps += steps
+            pending = rest
         return [result for result in results if result is not None]
 
+    def _release_device_memory(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+
     def _autocast(self) -> torch.autocast:
-        dtype = PRECISIONS[self.config.precision]
+        dtype = self._compute_dtype()
         return torch.autocast(self.device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
 
-    def _restore_batch(self, crops: list[np.ndarray], seeds: list[int], on_step: StepCallback) -> list[RestoredCrop]:
+    def _restore_batch(
+        self,
+        crops: list[np.ndarray],
+        seeds: list[int],
+        on_step: StepCallback | None,
+        sampling: SamplingConfig | None = None,
+    ) -> list[RestoredCrop]:
         device = self.device
         x = torch.stack([self._to_model_input(crop) for crop in crops]).to(device)
         noise = SeededNoise(seeds, device)
         networks = self.networks
-        with torch.inference_mode(), self._autocast():
-            prior = predict_text_prior(self.text_prior, x, label_length=networks.config.max_length)
-            posterior = networks.vae.encode(x)
-            if self.config.posterior == "mean":
-                z_lr = posterior.mean
-            else:
-                z_lr = posterior.sample(noise.normal(posterior.mean.shape))
-            result = joint_denoise(networks, z_lr.float(), prior.ids, self.config.sampling, noise, on_step)
-            decoded = networks.vae.decode(result.latents / networks.config.vae.scale_factor)
+        loop_networks = self._compiled or networks
+        encode = self._compiled.encode if self._compiled else networks.vae.encode
+        decode = self._compiled.decode if self._compiled else networks.vae.decode
+        vae_dtype = next(networks.vae.parameters()).dtype
+        with torch.inference_mode():
+            with self._autocast():
+                prior = predict_text_prior(self.text_prior, x.to(self.text_prior_dtype), networks.config.max_length)
+                posterior = encode(x.to(vae_dtype))
+                if self.config.posterior == "mean":
+                    z_lr = posterior.mean
+                else:
+                    z_lr = posterior.sample(noise.normal(posterior.mean.shape))
+                result = joint_denoise(
+                    loop_networks, z_lr.float(), prior.ids, sampling or self.config.sampling, noise, on_step
+                )
+            decoded = decode((result.latents / networks.config.vae.scale_factor).to(vae_dtype))
         # Upstream truncates (astype(uint8)) rather than rounds. A diverging model (bad weights,
         # fp16 overflow) must give a bad crop, not undefined bytes: NaN becomes black.
         decoded = torch.nan_to_num(decoded.float(), nan=0.0)

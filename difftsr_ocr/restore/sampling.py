@@ -15,6 +15,7 @@ from typing import Protocol
 
 import torch
 
+from difftsr_ocr.models.config import DiffTSRConfig
 from difftsr_ocr.models.difftsr import DiffTSRNetworks
 from difftsr_ocr.samplers import LATENT_SAMPLERS
 from difftsr_ocr.samplers.ddim import DDIMConfig, DDIMSampler
@@ -22,6 +23,7 @@ from difftsr_ocr.samplers.multinomial import MultinomialConfig, MultinomialSampl
 from difftsr_ocr.samplers.multistep import MultistepConfig, MultistepSolver
 
 __all__ = [
+    "LoopNetworks",
     "NoiseSource",
     "SamplingConfig",
     "SamplingResult",
@@ -116,8 +118,24 @@ class StepState:
 StepCallback = Callable[[StepState], None]
 
 
+class LoopNetworks(Protocol):
+    """What the loop calls: :class:`DiffTSRNetworks`, or a view of it with compiled modules."""
+
+    @property
+    def config(self) -> DiffTSRConfig: ...
+
+    @property
+    def mom(self) -> Callable[..., tuple[torch.Tensor, torch.Tensor]]: ...
+
+    @property
+    def idm_unet(self) -> Callable[..., torch.Tensor]: ...
+
+    @property
+    def tdm(self) -> Callable[..., torch.Tensor]: ...
+
+
 def joint_denoise(
-    networks: DiffTSRNetworks,
+    networks: LoopNetworks | DiffTSRNetworks,
     z_lr: torch.Tensor,
     tokens: torch.Tensor,
     config: SamplingConfig,

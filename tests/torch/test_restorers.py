@@ -15,7 +15,7 @@ from safetensors.torch import save_file
 
 from difftsr_ocr.errors import ConfigError, WeightsError
 from difftsr_ocr.models.config import load_difftsr_config
-from difftsr_ocr.models.difftsr import build_difftsr_networks, build_transocr
+from difftsr_ocr.models.difftsr import DiffTSRNetworks, build_difftsr_networks, build_transocr
 from difftsr_ocr.restore.base import RestoreProgress, normalize_crop
 from difftsr_ocr.restore.classical import ClassicalRestorer
 from difftsr_ocr.restore.difftsr import DiffTSRRestorer, DiffTSRRestorerConfig
@@ -135,22 +135,85 @@ def test_batch_size_follows_the_memory_budget(parts) -> None:
     assert _restorer(parts, batch_size=3).batch_size() == 3
 
 
-def test_bf16_autocast_runs(parts) -> None:
-    networks, text_prior = parts
-    # bf16 convolutions are very slow on CPUs: run this check at a quarter of the size
-    # (the networks are fully convolutional; only the input size changes).
+def _quarter(networks: DiffTSRNetworks) -> DiffTSRNetworks:
+    """The same networks on quarter-size crops (128x32): they are fully convolutional, and
+    checks of precision, memory handling and compilation need no full-size compute."""
     small = dataclasses.replace(
         networks.config, idm_unet=dataclasses.replace(networks.config.idm_unet, image_size=(8, 32))
     )
     quarter = copy.copy(networks)
     quarter.config = small
+    return quarter
+
+
+def test_bf16_autocast_runs(parts) -> None:
+    networks, text_prior = parts
+    # bf16 convolutions are very slow on CPUs.
+    quarter = _quarter(networks)
     crop = _crop("1_lr_real/5.png", (128, 32))
     restorer = DiffTSRRestorer(
         quarter, text_prior, DiffTSRRestorerConfig(sampling=SamplingConfig(steps=2), precision="bf16")
     )
     assert restorer.input_size == (128, 32)
-    result = restorer.restore([crop])[0]
+    decoder_inputs: list[torch.dtype] = []
+    hook = quarter.vae.decoder.register_forward_pre_hook(lambda _, args: decoder_inputs.append(args[0].dtype))
+    try:
+        result = restorer.restore([crop])[0]
+    finally:
+        hook.remove()
     assert result.image.shape == crop.shape and result.skipped is None
+    assert decoder_inputs == [torch.float32], "the VAE decodes in fp32 under a half-precision autocast"
+
+
+def test_running_out_of_device_memory_halves_the_batch_and_never_fails(parts, monkeypatch) -> None:
+    networks, text_prior = parts
+    config = DiffTSRRestorerConfig(sampling=SamplingConfig(steps=1), batch_size=4)
+    restorer = DiffTSRRestorer(_quarter(networks), text_prior, config)
+    crops = [_crop("1_lr_real/7.png", (128, 32))] * 5
+    real = restorer._restore_batch
+    sizes: list[int] = []
+
+    def tight_memory(batch, *args, **kwargs):
+        sizes.append(len(batch))
+        if len(batch) > 1:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real(batch, *args, **kwargs)
+
+    monkeypatch.setattr(restorer, "_restore_batch", tight_memory)
+    results = restorer.restore(crops)
+    assert sizes == [4, 2, 1, 1, 1, 1, 1] and restorer.batch_size() == 1
+    assert all(r.skipped is None and r.image is not None for r in results)
+
+    def no_memory(batch, *args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+
+    monkeypatch.setattr(restorer, "_restore_batch", no_memory)
+    failed = restorer.restore(crops[:2])
+    assert [r.skipped is not None and "out of device memory" in r.skipped for r in failed] == [True, True]
+
+
+def test_half_precision_weights_set_the_restorers_dtype(parts) -> None:
+    networks, text_prior = parts
+    halved = _quarter(copy.deepcopy(networks).to(torch.bfloat16))
+    restorer = DiffTSRRestorer(halved, text_prior, DiffTSRRestorerConfig(sampling=SamplingConfig(steps=1)))
+    assert restorer.dtype == torch.bfloat16
+    result = restorer.restore([_crop("1_lr_real/8.png", (128, 32))])[0]
+    assert result.skipped is None and result.image.shape == (32, 128, 3)
+
+
+def test_compiled_networks_give_the_eager_result(parts) -> None:
+    networks, text_prior = parts
+    crop = _crop("0_lr_synth/2.png", (128, 32))
+    runs = {}
+    for compile_networks in (False, True):
+        config = DiffTSRRestorerConfig(
+            sampling=SamplingConfig(steps=2, sampler="dpmpp_2m"), posterior="mean", compile=compile_networks
+        )
+        runs[compile_networks] = DiffTSRRestorer(_quarter(networks), text_prior, config).restore([crop], seeds=[3])[0]
+    eager, compiled = runs[False], runs[True]
+    # The reference rule for uint8 images: within 1 (fused kernels round differently).
+    assert np.abs(compiled.image.astype(int) - eager.image.astype(int)).max() <= 1
+    assert compiled.text == eager.text
 
 
 def test_classical_restorer_works_at_its_height_and_sharpens() -> None:
