@@ -1,17 +1,25 @@
 """Speed and memory of the DiffTSR restorer at full size (official config, random weights).
 
     python benchmarks/restore_speed.py                      # CPU: batch 1 and 4, fp32
-    python benchmarks/restore_speed.py --device cuda        # GPU: batch 1, 4, 16; fp32 and bf16
-    python benchmarks/restore_speed.py --batches 1 4 16 --precisions fp32 bf16 --steps 3
+    python benchmarks/restore_speed.py --device cuda        # GPU: batch 1, 8, 32, 64; fp32 and bf16; eager and compiled
+    python benchmarks/restore_speed.py --batches 1 4 16 --precisions fp32 bf16 --compile off on --steps 3
 
-For each (precision, batch) it times, after one warm-up: one joint DDIM step (MoM + IDM
-U-Net + DDIM update; the TDM too with --refine-text), the text prior, the VAE encode and
-the VAE decode; then extrapolates the crops per second of a whole restoration at the
-official 200 steps. The first row is the upstream-equivalent path: batch 1, fp32, eager,
-every convolution through PyTorch's default algorithm (upstream restores one crop at a
-time that way); the last column is the speed-up over it. Rows are measured in rounds
-(--rounds), each round timing every row once, and each figure is the median over rounds,
-so that a machine whose speed drifts affects all rows alike.
+For each (precision, batch, compile) it times, after one warm-up: one joint step (MoM +
+IDM U-Net + sampler update; the TDM too with --refine-text), the text prior, the VAE
+encode and the VAE decode; then extrapolates the crops per second of a whole restoration
+for each sampler at its step count (DDIM: the official 200; DPM-Solver++ and UniPC:
+--solver-steps, default 20), one U-Net call per step (the solvers' update is a few
+multiply-adds). On CUDA it also prints the share of the GPU's dense bf16 peak that the
+step reaches (FLOPs counted once with torch's FlopCounterMode; --peak-tflops overrides
+the peak looked up from the device name). A batch that does not fit is reported as OOM.
+
+The first row, "default-conv", is OUR code at batch 1, fp32, eager, with every
+convolution through PyTorch's default algorithm. It is not the official implementation:
+to compare with upstream, run the official code itself (fetched under /tmp, never
+vendored) with the same torch and threads; measured that way on 2 CPU threads, one
+official joint step at batch 1 took 2.34-2.37 s. Rows are measured in rounds (--rounds),
+each round timing every row once, and each figure is the median over rounds, so that a
+machine whose speed drifts affects all rows alike.
 """
 
 from __future__ import annotations
@@ -33,10 +41,13 @@ from difftsr_ocr.models.difftsr import DiffTSRNetworks, build_difftsr_networks, 
 from difftsr_ocr.models.layers import CpuFastConv2d
 from difftsr_ocr.models.text_prior import predict_text_prior
 from difftsr_ocr.models.transocr import TransOCR
-from difftsr_ocr.restore.difftsr import PRECISIONS
-from difftsr_ocr.restore.sampling import SamplingConfig, SeededNoise, StepState, joint_denoise
+from difftsr_ocr.restore.difftsr import PRECISIONS, compile_networks
+from difftsr_ocr.restore.sampling import LoopNetworks, SamplingConfig, SeededNoise, StepState, joint_denoise
+from difftsr_ocr.samplers import LATENT_SAMPLERS
 
 OFFICIAL_STEPS = 200
+# Dense bf16 tensor-core peaks (TFLOP/s) from the vendors' data sheets, by device-name substring.
+BF16_PEAK_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0, "L4": 121.0, "A10": 125.0}
 
 
 @contextlib.contextmanager
@@ -73,7 +84,7 @@ def _peak_memory_gb(device: torch.device) -> float:
 
 
 def _step_seconds(
-    networks: DiffTSRNetworks, z_lr: torch.Tensor, tokens: torch.Tensor, steps: int, refine_text: bool
+    networks: LoopNetworks | DiffTSRNetworks, z_lr: torch.Tensor, tokens: torch.Tensor, steps: int, refine_text: bool
 ) -> float:
     device = z_lr.device
     stamps: list[float] = []
@@ -89,6 +100,17 @@ def _step_seconds(
     return statistics.median(b - a for a, b in itertools.pairwise(stamps))
 
 
+def step_flops(networks: DiffTSRNetworks, z_lr: torch.Tensor, tokens: torch.Tensor, refine_text: bool) -> float:
+    """FLOPs of one joint step at this batch, counted by torch (matmuls and convolutions)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    config = SamplingConfig(steps=1, eta=0.0, refine_text=refine_text)
+    with counter:
+        joint_denoise(networks, z_lr, tokens, config, SeededNoise(list(range(z_lr.shape[0])), z_lr.device))
+    return float(counter.get_total_flops())
+
+
 def measure(
     networks: DiffTSRNetworks,
     text_prior: TransOCR,
@@ -96,27 +118,42 @@ def measure(
     precision: str,
     steps: int,
     refine_text: bool,
+    compiled: bool = False,
 ) -> dict[str, float]:
     device = next(networks.parameters()).device
     dtype = PRECISIONS[precision]
     height, width = (4 * size for size in networks.config.idm_unet.image_size)
     x = torch.rand(batch, 3, height, width, generator=torch.Generator().manual_seed(batch)).to(device)
+    loop_networks = compile_networks(networks, device) if compiled else networks
+    encode = loop_networks.encode if compiled else networks.vae.encode
+    decode = loop_networks.decode if compiled else networks.vae.decode
     with torch.inference_mode(), torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
         prior_s = _timed(lambda: predict_text_prior(text_prior, x), device, 2)
         tokens = predict_text_prior(text_prior, x).ids
-        encode_s = _timed(lambda: networks.vae.encode(x), device, 2)
+        encode(x)  # warm-up (and, compiled, the compilation)
+        encode_s = _timed(lambda: encode(x), device, 2)
         z_lr = networks.vae.encode(x).mean.float()
-        decode_s = _timed(lambda: networks.vae.decode(z_lr / networks.config.vae.scale_factor), device, 2)
-        step_s = _step_seconds(networks, z_lr, tokens, steps, refine_text)
-    whole = prior_s + encode_s + OFFICIAL_STEPS * step_s + decode_s
-    return {
+        flops = step_flops(networks, z_lr, tokens, refine_text) if device.type == "cuda" else 0.0
+        step_s = _step_seconds(loop_networks, z_lr, tokens, steps, refine_text)
+    # The decode runs outside autocast in the VAE's own dtype, as the restorer does.
+    with torch.inference_mode():
+        decode(z_lr / networks.config.vae.scale_factor)
+        decode_s = _timed(lambda: decode(z_lr / networks.config.vae.scale_factor), device, 2)
+    result = {
         "step_s": step_s,
         "prior_s": prior_s,
         "encode_s": encode_s,
         "decode_s": decode_s,
-        "crops_per_s": batch / whole,
+        "tflops": flops / step_s / 1e12,
         "peak_gb": _peak_memory_gb(device),
     }
+    for sampler, count in SAMPLER_STEPS.items():
+        result[f"crops_per_s_{sampler}"] = batch / (prior_s + encode_s + count * step_s + decode_s)
+    return result
+
+
+# Steps (= U-Net calls) per crop of each sampler; set in main from --solver-steps.
+SAMPLER_STEPS: dict[str, int] = {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,35 +161,61 @@ class Row:
     label: str
     precision: str
     batch: int
-    upstream_equivalent: bool = False
+    compiled: bool = False
+    default_convolutions: bool = False
 
 
 def _measure_row(
     row: Row, networks: DiffTSRNetworks, text_prior: TransOCR, steps: int, refine_text: bool
-) -> dict[str, float]:
-    with _default_convolutions() if row.upstream_equivalent else contextlib.nullcontext():
-        return measure(networks, text_prior, row.batch, row.precision, steps, refine_text)
+) -> dict[str, float] | None:
+    """The row's figures, or None when its batch does not fit in device memory."""
+    try:
+        with _default_convolutions() if row.default_convolutions else contextlib.nullcontext():
+            return measure(networks, text_prior, row.batch, row.precision, steps, refine_text, row.compiled)
+    except torch.OutOfMemoryError:
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        return None
+
+
+def _bf16_peak(device: torch.device, given: float | None) -> float | None:
+    if given or device.type != "cuda":
+        return given
+    name = torch.cuda.get_device_name(device)
+    return next((peak for key, peak in BF16_PEAK_TFLOPS.items() if key in name), None)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--batches", type=int, nargs="+", help="default: 1 4 (CPU), 1 4 16 (GPU)")
+    parser.add_argument("--batches", type=int, nargs="+", help="default: 1 4 (CPU), 1 8 32 64 (GPU)")
     parser.add_argument(
         "--precisions", nargs="+", choices=list(PRECISIONS), help="default: fp32 (CPU), fp32 bf16 (GPU)"
     )
-    parser.add_argument("--steps", type=int, default=3, help="DDIM steps timed per measurement (median of their gaps)")
+    parser.add_argument(
+        "--compile",
+        nargs="+",
+        choices=("off", "on"),
+        help="eager and/or torch.compile (default: off (CPU), off on (GPU))",
+    )
+    parser.add_argument("--steps", type=int, default=3, help="joint steps timed per measurement (median of their gaps)")
+    parser.add_argument("--solver-steps", type=int, default=20, help="steps of DPM-Solver++ and UniPC (default: 20)")
     parser.add_argument("--rounds", type=int, default=1, help="times each row is measured (median reported)")
     parser.add_argument("--refine-text", action="store_true", help="time the general=False loop (TDM every step)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--config", help="model config (default: the full official one)")
+    parser.add_argument("--peak-tflops", type=float, help="the device's dense bf16 peak (default: from its name)")
     args = parser.parse_args()
     device = torch.device(args.device)
     on_gpu = device.type == "cuda"
-    batches = args.batches or ([1, 4, 16] if on_gpu else [1, 4])
+    batches = args.batches or ([1, 8, 32, 64] if on_gpu else [1, 4])
     precisions = args.precisions or (["fp32", "bf16"] if on_gpu else ["fp32"])
+    compile_modes = args.compile or (["off", "on"] if on_gpu else ["off"])
     if args.threads:
         torch.set_num_threads(args.threads)
+    SAMPLER_STEPS.update(
+        {sampler: OFFICIAL_STEPS if sampler == "ddim" else args.solver_steps for sampler in LATENT_SAMPLERS}
+    )
 
     config = load_difftsr_config(args.config) if args.config else DiffTSRConfig()
     generator = torch.Generator().manual_seed(0)
@@ -161,27 +224,40 @@ def main() -> None:
     text_prior = build_transocr(config.text_prior)
     fill_random(text_prior, device, generator)
     gpu = torch.cuda.get_device_name(device) if on_gpu else f"CPU, {torch.get_num_threads()} threads"
+    peak = _bf16_peak(device, args.peak_tflops)
     print(f"device: {gpu}; torch {torch.__version__}; loop: {'general=False' if args.refine_text else 'general=True'}")
+    print("U-Net calls per crop: " + ", ".join(f"{name} {count}" for name, count in SAMPLER_STEPS.items()))
 
-    rows = [Row("upstream-eq", "fp32", 1, upstream_equivalent=True)]
-    rows += [Row("ours", precision, batch) for precision in precisions for batch in batches]
+    rows = [Row("default-conv", "fp32", 1, default_convolutions=True)]
+    rows += [
+        Row("compiled" if mode == "on" else "eager", precision, batch, compiled=mode == "on")
+        for mode in compile_modes
+        for precision in precisions
+        for batch in batches
+    ]
     rounds: dict[Row, list[dict[str, float]]] = {row: [] for row in rows}
     for _ in range(args.rounds):
         for row in rows:
-            rounds[row].append(_measure_row(row, networks, text_prior, args.steps, args.refine_text))
+            figures = _measure_row(row, networks, text_prior, args.steps, args.refine_text)
+            if figures is not None:
+                rounds[row].append(figures)
 
+    sampler_columns = "".join(f"{'crops/s ' + name:>18}" for name in SAMPLER_STEPS)
     print(
         f"{'path':<13}{'precision':<10}{'batch':>6}{'s/step':>9}{'prior s':>9}{'enc s':>8}{'dec s':>8}"
-        f"{'crops/s@200':>13}{'peak GB':>9}{'speed-up':>10}"
+        f"{sampler_columns}{'TFLOP/s':>9}{'% peak':>8}{'peak GB':>9}"
     )
-    baseline = None
     for row in rows:
+        if not rounds[row]:
+            print(f"{row.label:<13}{row.precision:<10}{row.batch:>6}   OOM")
+            continue
         result = {key: statistics.median(r[key] for r in rounds[row]) for key in rounds[row][0]}
-        baseline = baseline or result["crops_per_s"]
+        share = f"{100 * result['tflops'] / peak:>7.1f}%" if peak and result["tflops"] else f"{'-':>8}"
         print(
             f"{row.label:<13}{row.precision:<10}{row.batch:>6}{result['step_s']:>9.3f}{result['prior_s']:>9.2f}"
-            f"{result['encode_s']:>8.2f}{result['decode_s']:>8.2f}{result['crops_per_s']:>13.4f}"
-            f"{result['peak_gb']:>9.2f}{result['crops_per_s'] / baseline:>9.1f}x"
+            f"{result['encode_s']:>8.2f}{result['decode_s']:>8.2f}"
+            + "".join(f"{result[f'crops_per_s_{name}']:>18.4f}" for name in SAMPLER_STEPS)
+            + f"{result['tflops']:>9.1f}{share}{result['peak_gb']:>9.2f}"
         )
 
 

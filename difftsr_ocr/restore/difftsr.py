@@ -36,7 +36,7 @@ from difftsr_ocr.weights import (
     locate_weights,
 )
 
-__all__ = ["PRECISIONS", "DiffTSRRestorer", "DiffTSRRestorerConfig"]
+__all__ = ["PRECISIONS", "CompiledNetworks", "DiffTSRRestorer", "DiffTSRRestorerConfig", "compile_networks"]
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class DiffTSRRestorerConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class _CompiledNetworks:
+class CompiledNetworks:
     """The loop's view of the networks with each module compiled; the networks stay untouched."""
 
     config: DiffTSRConfig
@@ -88,11 +88,11 @@ class _CompiledNetworks:
     decode: Callable[[torch.Tensor], torch.Tensor]
 
 
-def _compiled(networks: DiffTSRNetworks, device: torch.device) -> _CompiledNetworks:
+def compile_networks(networks: DiffTSRNetworks, device: torch.device) -> CompiledNetworks:
     # reduce-overhead captures CUDA graphs, which pays off because every step of the loop
     # has the same shapes; on the CPU it only adds bookkeeping.
     mode = "reduce-overhead" if device.type == "cuda" else None
-    return _CompiledNetworks(
+    return CompiledNetworks(
         config=networks.config,
         idm_unet=torch.compile(networks.idm_unet, mode=mode),
         mom=torch.compile(networks.mom, mode=mode),
@@ -123,7 +123,7 @@ class DiffTSRRestorer:
         factor = 2 ** (len(model.vae.ch_mult) - 1)
         latent_height, latent_width = model.idm_unet.image_size
         self.input_size = (latent_width * factor, latent_height * factor)  # PIL order: width, height
-        self._compiled = _compiled(networks, self.device) if self.config.compile else None
+        self._compiled = compile_networks(networks, self.device) if self.config.compile else None
         # Crops per batch that ran out of device memory once: never tried again.
         self._batch_limit = _MAX_BATCH
         self._measured_bytes_per_crop: float | None = None
