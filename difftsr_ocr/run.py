@@ -29,6 +29,7 @@ from difftsr_ocr.config import (
 from difftsr_ocr.errors import DifftsrError, ExitCode, printable
 from difftsr_ocr.gate import GATE_POLICIES
 from difftsr_ocr.outputs import FORMATS, check_formats, output_stem, write_outputs
+from difftsr_ocr.runtime.allocator import keep_freed_memory
 from difftsr_ocr.samplers import LATENT_SAMPLERS
 from difftsr_ocr.version import SOFTWARE_NAME, software_version
 
@@ -207,6 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr
     )
+    keep_freed_memory()
     inputs = list(args.inputs)
     if args.sample:
         inputs.append(Path(str(importlib.resources.files("difftsr_ocr") / "samples" / "degraded_page.png")))

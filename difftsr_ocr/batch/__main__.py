@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from difftsr_ocr.errors import DifftsrError
+from difftsr_ocr.runtime.allocator import keep_freed_memory
 
 __all__ = ["main"]
 
@@ -72,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr
     )
+    keep_freed_memory()
     from difftsr_ocr.batch.job import load_job
     from difftsr_ocr.batch.runner import run_job
 
