@@ -2,10 +2,11 @@
 
 A batch job reuses an earlier result only when it was made from the same input with the
 same effective pipeline. The pipeline's fingerprint covers every config value plus the
-identity of the weight files it names (path, size and modification time: hashing a 4 GB
-checkpoint on every run would cost more than it protects); the input's covers its size,
-modification time and content. :func:`run_provenance` is what a JSON result says about
-the run that made it.
+sha256 of the weight files it names (hashed once per file version: the digest is cached
+under the user's cache folder, keyed by path, size and modification time, because
+hashing a 4 GB checkpoint takes seconds); the input's covers its size, modification
+time and content. :func:`run_provenance` is what a JSON result says about the run that
+made it.
 """
 
 from __future__ import annotations
@@ -17,15 +18,51 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from difftsr_ocr.atomic import replacing
 from difftsr_ocr.config import PipelineConfig, config_to_dict
 from difftsr_ocr.version import SOFTWARE_NAME, software_version
 
 if TYPE_CHECKING:
     from difftsr_ocr.pipeline import Pipeline
 
-__all__ = ["input_fingerprint", "pipeline_fingerprint", "run_provenance"]
+__all__ = ["input_fingerprint", "pipeline_fingerprint", "run_provenance", "weight_digest"]
 
 _CHUNK = 1 << 20
+
+
+def _digest_cache_path() -> Path:
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "difftsr_ocr" / "weight-sha256.json"
+
+
+def _read_digest_cache(path: Path) -> dict[str, Any]:
+    try:
+        cached = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return cached if isinstance(cached, dict) else {}
+
+
+def weight_digest(path: str | os.PathLike[str]) -> str:
+    """The sha256 of a weight file, hashed once per (path, size, modification time)."""
+    resolved = Path(path).expanduser().resolve()
+    status = resolved.stat()
+    key = f"{resolved}:{status.st_size}:{status.st_mtime_ns}"
+    cache_path = _digest_cache_path()
+    cached = _read_digest_cache(cache_path)
+    if isinstance(cached.get(key), str):
+        return cached[key]
+    digest = hashlib.sha256()
+    with open(resolved, "rb") as stream:
+        while chunk := stream.read(_CHUNK):
+            digest.update(chunk)
+    cached[key] = digest.hexdigest()
+    try:
+        with replacing(cache_path) as partial:
+            partial.write_text(json.dumps(cached, indent=1, sort_keys=True), encoding="utf-8")
+    except OSError:
+        pass  # a read-only cache folder costs a re-hash next time, nothing else
+    return cached[key]
 
 
 def _file_identity(path: str | None) -> list[object] | None:
@@ -33,10 +70,9 @@ def _file_identity(path: str | None) -> list[object] | None:
         return None
     resolved = Path(path).expanduser()
     try:
-        status = resolved.stat()
+        return [str(resolved.resolve()), resolved.stat().st_size, weight_digest(resolved)]
     except OSError:
         return [str(resolved), "missing"]
-    return [str(resolved.resolve()), status.st_size, status.st_mtime_ns]
 
 
 def pipeline_fingerprint(config: PipelineConfig) -> str:
