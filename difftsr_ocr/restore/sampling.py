@@ -18,6 +18,7 @@ import torch
 from difftsr_ocr.models.config import DiffTSRConfig
 from difftsr_ocr.models.difftsr import DiffTSRNetworks
 from difftsr_ocr.samplers import LATENT_SAMPLERS
+from difftsr_ocr.samplers.base import LatentSampler
 from difftsr_ocr.samplers.ddim import DDIMConfig, DDIMSampler
 from difftsr_ocr.samplers.multinomial import MultinomialConfig, MultinomialSampler
 from difftsr_ocr.samplers.multistep import MultistepConfig, MultistepSolver
@@ -51,9 +52,6 @@ class SamplingConfig:
             # The TDM is stepped by DDIM index, in lockstep with DDIM; no coupling with an
             # ODE solver's grid has been shown to be sound.
             raise ValueError(f"refine_text needs the ddim sampler, not {self.sampler!r}")
-
-
-LatentSampler = DDIMSampler | MultistepSolver
 
 
 def build_latent_sampler(config: SamplingConfig) -> LatentSampler:

@@ -6,7 +6,9 @@ import dataclasses
 
 import torch
 
-__all__ = ["Sampler", "StepOutput"]
+from difftsr_ocr.samplers.schedules import GaussianSchedule, noise_to
+
+__all__ = ["LatentSampler", "Sampler", "StepOutput"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,3 +49,24 @@ class Sampler:
         self, model_output: torch.Tensor, position: int, sample: torch.Tensor, noise: torch.Tensor | None = None
     ) -> StepOutput:
         raise NotImplementedError
+
+
+class LatentSampler(Sampler):
+    """A sampler of the IDM's Gaussian latent: its loop starts from a draw of q(x_t | x_0),
+    and each step reads one row of a per-position table of scalars computed once, kept on
+    each device it is used on so that a step does no host work."""
+
+    def __init__(self, gaussian: GaussianSchedule, start_timestep: int, table: torch.Tensor) -> None:
+        self.gaussian = gaussian
+        self.start_timestep = start_timestep
+        self._table = table
+        self._tables_on_device: dict[torch.device, torch.Tensor] = {}
+
+    def _row(self, position: int, device: torch.device) -> torch.Tensor:
+        if device not in self._tables_on_device:
+            self._tables_on_device[device] = self._table.to(device)
+        return self._tables_on_device[device][position]
+
+    def add_noise(self, clean: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """q(x_t | x_0) at the start timestep: the first state of the loop."""
+        return noise_to(self.gaussian, self.start_timestep, clean, noise)

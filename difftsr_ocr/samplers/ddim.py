@@ -6,13 +6,11 @@ import dataclasses
 
 import torch
 
-from difftsr_ocr.samplers.base import Sampler, StepOutput
+from difftsr_ocr.samplers.base import LatentSampler, StepOutput
 from difftsr_ocr.samplers.schedules import (
     DDIMSchedule,
-    GaussianSchedule,
     ddim_schedule,
     linear_gaussian_schedule,
-    noise_to,
 )
 
 __all__ = ["DDIMConfig", "DDIMSampler"]
@@ -38,7 +36,7 @@ class DDIMConfig:
             raise ValueError(f"eta must be >= 0, got {self.eta}")
 
 
-class DDIMSampler(Sampler):
+class DDIMSampler(LatentSampler):
     """Deterministic-or-stochastic DDIM over the IDM latent.
 
     Loop positions run ``0 .. num_steps-1``; position ``i`` uses DDIM index
@@ -49,14 +47,13 @@ class DDIMSampler(Sampler):
 
     def __init__(self, config: DDIMConfig | None = None) -> None:
         self.config = config or DDIMConfig()
-        self.gaussian: GaussianSchedule = linear_gaussian_schedule(
+        gaussian = linear_gaussian_schedule(
             self.config.num_train_steps, self.config.linear_start, self.config.linear_end
         )
-        self.schedule: DDIMSchedule = ddim_schedule(self.gaussian, self.config.num_steps, self.config.eta)
+        self.schedule: DDIMSchedule = ddim_schedule(gaussian, self.config.num_steps, self.config.eta)
         self.timesteps = self.schedule.timesteps.flip(0).tolist()
         self.is_stochastic = self.config.eta > 0
-        self._coefficients = self._step_coefficients()
-        self._on_device: dict[torch.device, torch.Tensor] = {}
+        super().__init__(gaussian, self.config.start_timestep, self._step_coefficients())
 
     def ddim_index(self, position: int) -> int:
         return self.num_steps - 1 - position
@@ -73,15 +70,6 @@ class DDIMSampler(Sampler):
         )
         return table.t().flip(0).contiguous()
 
-    def _coefficients_on(self, device: torch.device) -> torch.Tensor:
-        if device not in self._on_device:
-            self._on_device[device] = self._coefficients.to(device)
-        return self._on_device[device]
-
-    def add_noise(self, clean: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        """q(x_t | x_0) at the configured start timestep: the first state of the loop."""
-        return noise_to(self.gaussian, self.config.start_timestep, clean, noise)
-
     def step(
         self, model_output: torch.Tensor, position: int, sample: torch.Tensor, noise: torch.Tensor | None = None
     ) -> StepOutput:
@@ -90,7 +78,7 @@ class DDIMSampler(Sampler):
         ``noise`` is required when eta > 0; the caller draws it (one generator per crop)
         so that a crop's result does not depend on the batch it is in.
         """
-        sqrt_one_minus_at, sqrt_at, sqrt_a_prev, direction_scale, sigma = self._coefficients_on(sample.device)[position]
+        sqrt_one_minus_at, sqrt_at, sqrt_a_prev, direction_scale, sigma = self._row(position, sample.device)
         eps = model_output.to(sample.dtype)
         pred_original = (sample - sqrt_one_minus_at * eps) / sqrt_at
         prev = sqrt_a_prev * pred_original + direction_scale * eps

@@ -23,8 +23,8 @@ import math
 import torch
 
 from difftsr_ocr.samplers import MULTISTEP_METHODS
-from difftsr_ocr.samplers.base import Sampler, StepOutput
-from difftsr_ocr.samplers.schedules import GaussianSchedule, linear_gaussian_schedule, noise_to
+from difftsr_ocr.samplers.base import LatentSampler, StepOutput
+from difftsr_ocr.samplers.schedules import GaussianSchedule, linear_gaussian_schedule
 
 __all__ = ["MultistepConfig", "MultistepSolver", "solver_timesteps"]
 
@@ -84,7 +84,7 @@ def solver_timesteps(gaussian: GaussianSchedule, num_steps: int, start: int = 99
     return grid
 
 
-class MultistepSolver(Sampler):
+class MultistepSolver(LatentSampler):
     """DPM-Solver++(2M) or UniPC over the IDM latent (deterministic: ``noise`` is ignored).
 
     Steps must be taken in order from position 0, which starts a new trajectory; the
@@ -93,18 +93,15 @@ class MultistepSolver(Sampler):
 
     def __init__(self, config: MultistepConfig | None = None) -> None:
         self.config = config or MultistepConfig()
-        self.gaussian: GaussianSchedule = linear_gaussian_schedule(
+        gaussian = linear_gaussian_schedule(
             self.config.num_train_steps, self.config.linear_start, self.config.linear_end
         )
-        grid = solver_timesteps(
-            self.gaussian, self.config.num_steps, self.config.start_timestep, self.config.end_timestep
-        )
+        grid = solver_timesteps(gaussian, self.config.num_steps, self.config.start_timestep, self.config.end_timestep)
         self.timesteps = grid[:-1]
         self.end_timestep = grid[-1]
         self.corrects = self.config.method == "unipc"
         self._orders = self._predictor_orders()
-        self._weights = self._weight_table(grid)
-        self._on_device: dict[torch.device, torch.Tensor] = {}
+        super().__init__(gaussian, self.config.start_timestep, self._weight_table(gaussian, grid))
         self._data: list[torch.Tensor] = []
         self._last_sample: torch.Tensor | None = None
         self._next_position = 0
@@ -116,8 +113,8 @@ class MultistepSolver(Sampler):
             orders[-1] = 1
         return orders
 
-    def _weight_table(self, grid: list[int]) -> torch.Tensor:
-        alphas_cumprod = self.gaussian.alphas_cumprod_float64
+    def _weight_table(self, gaussian: GaussianSchedule, grid: list[int]) -> torch.Tensor:
+        alphas_cumprod = gaussian.alphas_cumprod_float64
         alpha = [math.sqrt(alphas_cumprod[t].item()) for t in grid]
         sigma = [math.sqrt(1.0 - alphas_cumprod[t].item()) for t in grid]
         lam = [math.log(a / s) for a, s in zip(alpha, sigma, strict=True)]
@@ -177,15 +174,6 @@ class MultistepSolver(Sampler):
             -alpha[i] * b_h * rho_before / step_ratio,
         )
 
-    def _weights_on(self, device: torch.device) -> torch.Tensor:
-        if device not in self._on_device:
-            self._on_device[device] = self._weights.to(device)
-        return self._on_device[device]
-
-    def add_noise(self, clean: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        """q(x_t | x_0) at the first timestep of the grid: the first state of the loop."""
-        return noise_to(self.gaussian, self.config.start_timestep, clean, noise)
-
     def step(
         self, model_output: torch.Tensor, position: int, sample: torch.Tensor, noise: torch.Tensor | None = None
     ) -> StepOutput:
@@ -194,7 +182,7 @@ class MultistepSolver(Sampler):
             self._data, self._last_sample = [], None
         elif position != self._next_position:
             raise ValueError(f"multistep solvers take their steps in order: expected position {self._next_position}")
-        row = self._weights_on(sample.device)[position]
+        row = self._row(position, sample.device)
         data = (sample - row[_SIGMA] * model_output.to(sample.dtype)) / row[_ALPHA]
         if self.corrects and position > 0:
             sample = row[_C_SAMPLE] * self._last_sample + row[_C_DATA] * data + row[_C_PREVIOUS] * self._data[-1]
