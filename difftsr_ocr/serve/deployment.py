@@ -23,7 +23,7 @@ from difftsr_ocr.restore.base import RestoredCrop
 from difftsr_ocr.serve.pooling import CropBatch
 from difftsr_ocr.serve.service import RestoreService, ServiceSettings
 
-__all__ = ["APP_NAME", "Placement", "RestoreDeployment", "start_service"]
+__all__ = ["APP_NAME", "Placement", "RestoreDeployment", "gpus_per_replica", "start_service"]
 
 APP_NAME = "difftsr"
 
@@ -39,6 +39,12 @@ class Placement:
     # 0: replicas on CPUs only; N: N replicas share each GPU (each gets 1/N of one).
     replicas_per_gpu: int | None = None
     cpus_per_replica: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.replicas < 1:
+            raise ConfigError(f"--replicas {self.replicas}: the service needs at least one replica")
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"--port {self.port}: give a port from 1 to 65535")
 
 
 @serve.deployment
@@ -67,7 +73,8 @@ class RestoreDeployment:
         return build_app(self.service)
 
 
-def _gpus_per_replica(placement: Placement, config: PipelineConfig, cluster_gpus: float) -> float:
+def gpus_per_replica(placement: Placement, config: PipelineConfig, cluster_gpus: float) -> float:
+    """The share of a GPU each replica asks Ray for (0: none)."""
     per_gpu = placement.replicas_per_gpu
     if per_gpu is None:
         # Replicas go where the pipeline's device says: a GPU each when it may use one.
@@ -89,7 +96,7 @@ def start_service(config: PipelineConfig, settings: ServiceSettings, placement: 
     """Run the service until the ``with`` block ends; yields its URL."""
     cpus = max(os.cpu_count() or 1, int(placement.replicas * placement.cpus_per_replica))
     with ray_session(placement.address, num_cpus=cpus) as ray:
-        gpus = _gpus_per_replica(placement, config, ray.cluster_resources().get("GPU", 0.0))
+        gpus = gpus_per_replica(placement, config, ray.cluster_resources().get("GPU", 0.0))
         serve.start(http_options={"host": placement.host, "port": placement.port})
         try:
             deployment = RestoreDeployment.options(
