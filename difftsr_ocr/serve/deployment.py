@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -91,9 +92,22 @@ def gpus_per_replica(placement: Placement, config: PipelineConfig, cluster_gpus:
     return 1.0 / per_gpu
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """A taken port fails here in one line: Serve's proxy would retry it in the background forever."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise ConfigError(
+                f"cannot listen on {host}:{port} ({error.strerror}); pick another --port or --host"
+            ) from None
+
+
 @contextlib.contextmanager
 def start_service(config: PipelineConfig, settings: ServiceSettings, placement: Placement) -> Iterator[str]:
     """Run the service until the ``with`` block ends; yields its URL."""
+    if placement.address is None:
+        _check_port_free(placement.host, placement.port)
     cpus = max(os.cpu_count() or 1, int(placement.replicas * placement.cpus_per_replica))
     with ray_session(placement.address, num_cpus=cpus) as ray:
         gpus = gpus_per_replica(placement, config, ray.cluster_resources().get("GPU", 0.0))

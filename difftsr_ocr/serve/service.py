@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from difftsr_ocr.config import config_to_dict
-from difftsr_ocr.errors import InputImageError
+from difftsr_ocr.errors import ConfigError, InputImageError
 from difftsr_ocr.pipeline import PageResult, Pipeline, PreparedPage, crop_seed
 from difftsr_ocr.restore.base import RestoredCrop
 from difftsr_ocr.serve.pooling import CropBatch, PooledRestorer, PoolStats, restore_pooled
@@ -64,8 +64,6 @@ class ServiceSettings:
         }
         wrong = [name for name, ok in checks.items() if not ok]
         if wrong:
-            from difftsr_ocr.errors import ConfigError
-
             raise ConfigError(f"service setting {wrong[0]} = {getattr(self, wrong[0])} is out of range")
 
 
@@ -191,14 +189,17 @@ def _decode_page(body: bytes, media_type: str, name: str, page: int, max_pixels:
 
     if not body:
         raise InputImageError(f"{name}: the request body is empty; send the image or PDF itself")
+    pdf = media_type == "application/pdf"
     with tempfile.TemporaryDirectory(prefix="difftsr_serve_") as folder:
         path = Path(folder) / f"upload{PAGE_MEDIA_TYPES[media_type]}"
         path.write_bytes(body)
         try:
-            pages = load_pages(path, max_pixels=max_pixels, pdf_dpi=settings.pdf_dpi)
+            pages = load_pages(path, max_pixels=max_pixels, pdf_dpi=settings.pdf_dpi, pdf_page=page if pdf else None)
         except InputImageError as error:
             # The message names our temporary file; the client knows its upload by its own name.
             raise InputImageError(str(error).replace(str(path), name)) from None
+    if pdf:
+        return dataclasses.replace(pages[0], source=f"{name}#page={page}" if page > 1 else name)
     if not 1 <= page <= len(pages):
         raise InputImageError(f"{name}: has {len(pages)} page(s); page {page} asked for")
     return dataclasses.replace(pages[page - 1], source=name if len(pages) == 1 else f"{name}#page={page}")

@@ -92,6 +92,14 @@ def running_service(folder: Path, *extra: str) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with running_service(
-        tmp_path_factory.mktemp("service"), "--max-body-mb", str(MAX_BODY_MB), "--batch-wait-ms", "50"
+        tmp_path_factory.mktemp("service"),
+        "--max-body-mb",
+        str(MAX_BODY_MB),
+        # Long enough for requests sent together to meet on a loaded machine; a full pool
+        # of 8 goes without waiting.
+        "--batch-wait-ms",
+        "200",
+        "--max-batch-size",
+        "8",
     ) as url:
         yield url
