@@ -17,6 +17,7 @@ __all__ = [
     "ExitCode",
     "ExportError",
     "InputImageError",
+    "ServiceError",
     "WeightsError",
     "printable",
 ]
@@ -38,6 +39,7 @@ class ExitCode(enum.IntEnum):
     missing_or_bad_weights = 4
     bad_input = 5
     device = 6
+    service = 7
 
 
 class DifftsrError(Exception):
@@ -64,6 +66,12 @@ class InputImageError(DifftsrError):
 
 class DeviceError(DifftsrError):
     exit_code = ExitCode.device
+
+
+class ServiceError(DifftsrError):
+    """The difftsr-ocr HTTP service cannot be reached, or failed on a request it took."""
+
+    exit_code = ExitCode.service
 
 
 class ExportError(DifftsrError):

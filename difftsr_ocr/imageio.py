@@ -279,7 +279,8 @@ def _save_options(like: PageImage, file_format: str | None, mode: str) -> dict[s
     return options
 
 
-def _render_pdf(path: Path, dpi: float, max_pixels: int) -> list[PageImage]:
+def _render_pdf(path: Path, dpi: float, max_pixels: int, only: int | None = None) -> list[PageImage]:
+    """Every page of the PDF, or only page ``only`` (1-based) when given."""
     import pypdfium2
 
     try:
@@ -288,7 +289,9 @@ def _render_pdf(path: Path, dpi: float, max_pixels: int) -> list[PageImage]:
         raise InputImageError(f"{path}: not a readable PDF ({error}); repair or re-export it") from None
     pages = []
     try:
-        for number in range(len(document)):
+        if only is not None and not 1 <= only <= len(document):
+            raise InputImageError(f"{path}: has {len(document)} page(s); page {only} asked for")
+        for number in range(len(document)) if only is None else [only - 1]:
             try:
                 page = document[number]
             except (pypdfium2.PdfiumError, OSError, ValueError) as error:
@@ -322,17 +325,21 @@ def _render_pdf(path: Path, dpi: float, max_pixels: int) -> list[PageImage]:
 
 
 def load_pages(
-    path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS, pdf_dpi: float = 200.0
+    path: str | os.PathLike[str],
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    pdf_dpi: float = 200.0,
+    pdf_page: int | None = None,
 ) -> list[PageImage]:
     """Every page of a file: one for most images, each frame of a multi-page TIFF, each page of a PDF.
 
     Every page is checked against ``max_pixels``; a damaged later page fails the whole
-    file with one InputImageError line naming the page.
+    file with one InputImageError line naming the page. ``pdf_page`` (1-based) renders
+    that page of a PDF alone: a service asked for one page need not render a thousand.
     """
     path = Path(path)
     _check_regular_file(path)
     if path.suffix.lower() == ".pdf":
-        return _render_pdf(path, pdf_dpi, max_pixels)
+        return _render_pdf(path, pdf_dpi, max_pixels, only=pdf_page)
     first = load_image(path, max_pixels)
     pages = [first]
     number = 1

@@ -20,6 +20,7 @@ from difftsr_ocr.version import SOFTWARE_NAME, software_version
 
 if TYPE_CHECKING:
     from difftsr_ocr.pipeline import PageResult
+    from difftsr_ocr.results import Document
 
 __all__ = [
     "FORMATS",
@@ -28,6 +29,7 @@ __all__ = [
     "check_formats",
     "output_paths",
     "output_stem",
+    "results_document",
     "write_outputs",
 ]
 
@@ -88,6 +90,22 @@ def atomic_write(path: Path, text: str) -> None:
         partial.write_text(text, encoding="utf-8")
 
 
+def results_document(
+    source: str | Path, results: list[PageResult], provenance: Mapping[str, Any] | None = None
+) -> Document:
+    """The document the JSON, hOCR and ALTO files are written from (the service answers with the same)."""
+    from difftsr_ocr.results import Document
+
+    return Document(
+        pages=[r.page for r in results],
+        metadata={
+            "source": printable(source),
+            "software": f"{SOFTWARE_NAME} {software_version()}",
+            **({"provenance": dict(provenance)} if provenance is not None else {}),
+        },
+    )
+
+
 def write_outputs(
     source: Path,
     results: list[PageResult],
@@ -109,18 +127,10 @@ def write_outputs(
         document_to_text,
     )
     from difftsr_ocr.imageio import page_from_array, save_like, save_pages
-    from difftsr_ocr.results import Document
 
     paths = output_paths(source, len(results), output_dir, formats, stem)
     save_pages([r.image for r in results], [r.original for r in results], paths["image"][0])
-    document = Document(
-        pages=[r.page for r in results],
-        metadata={
-            "source": printable(source),
-            "software": f"{SOFTWARE_NAME} {software_version()}",
-            **({"provenance": dict(provenance)} if provenance is not None else {}),
-        },
-    )
+    document = results_document(source, results, provenance)
     renderers: dict[str, Callable[[], str]] = {
         "json": lambda: document_to_json(document),
         "hocr": lambda: document_to_hocr(document),

@@ -9,6 +9,7 @@ configuration; later calls with an equal configuration reuse it.
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import threading
 from collections.abc import Mapping
@@ -19,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from difftsr_ocr.config import PipelineConfig, config_from_dict, load_pipeline_config
-from difftsr_ocr.errors import ConfigError, InputImageError
+from difftsr_ocr.errors import ConfigError, InputImageError, printable
 from difftsr_ocr.imageio import PageImage, load_image, page_from_array, scaled_dpi
 from difftsr_ocr.pipeline import Pipeline, build_pipeline
 from difftsr_ocr.results import Page
@@ -30,6 +31,17 @@ ConfigLike = PipelineConfig | Mapping[str, Any] | str | os.PathLike[str] | None
 
 # PIL modes that come back in their own mode; any other mode comes back as RGB.
 _KEPT_MODES = ("L", "RGB", "RGBA")
+
+# The file suffixes a service takes as they are, and the media type it takes them as.
+_MEDIA_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+    ".webp": "image/webp",
+    ".bmp": "image/bmp",
+}
 
 _pipelines: dict[PipelineConfig, Pipeline] = {}
 # Threads of one process (a web server, a thread pool) must not build the same pipeline twice.
@@ -109,13 +121,21 @@ def _to_pil(pixels: np.ndarray, like: PageImage) -> Image.Image:
     return image
 
 
-def restore_image(image: str | os.PathLike[str] | Image.Image | np.ndarray, config: ConfigLike = None) -> RestoredImage:
+def restore_image(
+    image: str | os.PathLike[str] | Image.Image | np.ndarray, config: ConfigLike = None, server: str | None = None
+) -> RestoredImage:
     """Restore the text lines of one page and read them.
 
     ``image``: an image file, a PIL image, or an array (H x W, H x W x 3 RGB or H x W x 4
     RGBA; uint8, uint16 or float 0..1). ``config``: see :func:`resolve_config`; with
-    ``None`` the device and restorer are chosen automatically.
+    ``None`` the device and restorer are chosen automatically. ``server``: the URL of a
+    difftsr-ocr service (``python -m difftsr_ocr.serve``) to send the page to instead of
+    loading the models in this process; the service runs its own config.
     """
+    if server is not None:
+        if config is not None:
+            raise ConfigError("restore_image: a server runs its own config; pass config or server, not both")
+        return _restore_remotely(image, server)
     pipeline = cached_pipeline(config)
     if isinstance(image, Image.Image):
         page_image = _from_pil(image)
@@ -130,3 +150,43 @@ def restore_image(image: str | os.PathLike[str] | Image.Image | np.ndarray, conf
     result = pipeline(page_image)
     restored = _to_pil(result.image, page_image) if isinstance(image, Image.Image) else result.image
     return RestoredImage(image=restored, page=result.page)
+
+
+def _restore_remotely(image: str | os.PathLike[str] | Image.Image | np.ndarray, server: str) -> RestoredImage:
+    """What :func:`restore_image` returns, computed by the service at ``server``."""
+    from difftsr_ocr.serve.client import ServiceClient
+
+    client = ServiceClient(server)
+    if isinstance(image, str | os.PathLike):
+        path = Path(image)
+        media_type = _MEDIA_TYPES.get(path.suffix.lower())
+        if media_type is None:
+            # A format the service does not take by name: decoded here, sent as the pixels.
+            page_image = load_image(path)
+            remote = client.restore_page(_png_bytes(page_image.pixels), "image/png", printable(path))
+        else:
+            try:
+                data = path.read_bytes()
+            except OSError as error:
+                raise InputImageError(f"{printable(path)}: cannot be read ({error.strerror})") from None
+            remote = client.restore_page(data, media_type, printable(path))
+        return RestoredImage(image=remote.image, page=remote.document.pages[0])
+    if isinstance(image, Image.Image):
+        page_image = _from_pil(image)
+    elif isinstance(image, np.ndarray):
+        page_image = page_from_array(image)
+    else:
+        raise InputImageError(
+            f"restore_image takes a file path, a PIL image or a numpy array, not {type(image).__name__}"
+        )
+    # The upright RGB pixels the pipeline would read here: the service reads exactly these.
+    remote = client.restore_page(_png_bytes(page_image.pixels), "image/png")
+    restored = _to_pil(remote.image, page_image) if isinstance(image, Image.Image) else remote.image
+    return RestoredImage(image=restored, page=remote.document.pages[0])
+
+
+def _png_bytes(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    # Fast compression: the PNG only carries the pixels to the service and is thrown away.
+    Image.fromarray(np.ascontiguousarray(pixels), "RGB").save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()

@@ -2,9 +2,10 @@
 # The system packages the test suite needs, installed when missing (Debian/Ubuntu, as root
 # or through sudo): fonts to render test pages with known text (Latin and CJK), and
 # Tesseract, which OCRmyPDF checks for with any OCR engine. The README's test command runs
-# this first, so a fresh machine needs nothing else.
+# this first, so a fresh machine needs nothing else. Chromium runs the service's web page
+# in the browser test (tests/serve/test_web_page.py).
 set -eu
-PACKAGES="fonts-dejavu-core fonts-wqy-zenhei tesseract-ocr tesseract-ocr-eng"
+PACKAGES="fonts-dejavu-core fonts-wqy-zenhei tesseract-ocr tesseract-ocr-eng chromium"
 
 missing=""
 for package in $PACKAGES; do

@@ -7,11 +7,9 @@ killed process, a lost node): its group then goes to a fresh actor, up to
 ``ATTEMPTS`` times in all, and only then fails alone, with the reason, while the rest of
 the job goes on. The driver (:mod:`difftsr_ocr.batch.runner`) writes the manifest.
 
-A local Ray instance is started with a private HOME holding a
-``ray_bootstrap_config.yaml`` of ``provider: {type: local}``: without it, every Ray start
-probes the cloud metadata address 169.254.169.254, even with usage statistics off.
-Each worker sets the user's HOME back before building its pipeline, so weights under
-``~/.cache`` are still found (a ``runtime_env`` would need Ray's runtime-env agent).
+Ray starts as :func:`difftsr_ocr.ray_session.ray_session` starts it. Each worker sets the
+user's HOME back before building its pipeline, so weights under ``~/.cache`` are still
+found (a ``runtime_env`` would need Ray's runtime-env agent).
 """
 
 from __future__ import annotations
@@ -19,8 +17,6 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
-import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,13 +24,13 @@ from typing import Any
 from difftsr_ocr.batch.job import Job
 from difftsr_ocr.batch.plan import WorkItem
 from difftsr_ocr.errors import ConfigError, DeviceError
+from difftsr_ocr.ray_session import ray_session
 
 __all__ = ["ATTEMPTS", "BatchWorker", "run_ray"]
 
 # How often a group of inputs is tried when the actor running it dies.
 ATTEMPTS = 3
 
-_BOOTSTRAP = "provider:\n  type: local\n"
 # Building a pipeline takes seconds; minutes means the workers cannot start at all.
 _START_TIMEOUT_S = 300.0
 
@@ -83,44 +79,9 @@ class BatchWorker:
         return records
 
 
-@contextlib.contextmanager
-def _ray_session(job: Job) -> Iterator[Any]:
-    import ray
-
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    # Ray 2.60 otherwise turns on token authentication for a private local cluster and
-    # writes a token file plus a warning; nothing outside this process talks to it.
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    if ray.is_initialized():  # the caller's own session: use it, leave it running
-        yield ray
-        return
-    if job.executor.address is not None:
-        ray.init(address=job.executor.address, log_to_driver=False)
-        try:
-            yield ray
-        finally:
-            ray.shutdown()
-        return
-    temp = Path(tempfile.mkdtemp(prefix="difftsr_ray_"))
-    home = temp / "home"
-    home.mkdir()
-    (home / "ray_bootstrap_config.yaml").write_text(_BOOTSTRAP, encoding="utf-8")
-    user_home = os.environ.get("HOME", str(Path.home()))
-    os.environ["HOME"] = str(home)
-    try:
-        ray.init(
-            num_cpus=max(os.cpu_count() or 1, int(job.executor.workers * job.executor.num_cpus)),
-            include_dashboard=False,
-            log_to_driver=False,
-            _temp_dir=str(temp / "ray"),
-        )
-    finally:
-        os.environ["HOME"] = user_home
-    try:
-        yield ray
-    finally:
-        ray.shutdown()
-        shutil.rmtree(temp, ignore_errors=True)
+def _ray_session(job: Job) -> contextlib.AbstractContextManager[Any]:
+    spec = job.executor
+    return ray_session(spec.address, num_cpus=max(os.cpu_count() or 1, int(spec.workers * spec.num_cpus)))
 
 
 def _groups(items: Sequence[WorkItem], size: int) -> list[list[WorkItem]]:

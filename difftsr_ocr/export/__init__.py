@@ -4,7 +4,7 @@
 * :func:`document_to_hocr`: hOCR 1.2 (XHTML), for OCRmyPDF, hocr-tools and viewers.
 * :func:`document_to_alto` / :func:`page_to_alto`: ALTO 4.4, for libraries and archives.
 * :func:`document_to_text`: plain text, one output line per detected line.
-* :func:`before_after_preview` / :func:`disagreement_report`: images and HTML for people.
+* :func:`before_after_preview` / :func:`disagreement_report`: a picture and HTML for people.
 
 Nothing here writes files or imports torch. Names are imported lazily so that asking
 for the text exporter does not load OpenCV.
@@ -31,7 +31,7 @@ _HOMES = {
     "ExportError": "difftsr_ocr.errors",
     "ReportItem": "difftsr_ocr.export.preview",
     "before_after_preview": "difftsr_ocr.export.preview",
-    "disagreement_report": "difftsr_ocr.export.preview",
+    "disagreement_report": "difftsr_ocr.export.report",
     "document_from_json": "difftsr_ocr.export.json",
     "document_to_alto": "difftsr_ocr.export.alto",
     "document_to_hocr": "difftsr_ocr.export.hocr",

@@ -1,20 +1,14 @@
-"""Pictures for people: a before/after page preview and an HTML report of flagged lines.
+"""A picture for people: the original and the restored page side by side, lines outlined.
 
-:func:`before_after_preview` puts the original and the restored page side by side with
-every line outlined in the colour of its trust-gate decision (:data:`DECISION_COLOURS`),
-scaled down so the whole thing is at most :data:`MAX_PREVIEW_WIDTH` pixels wide.
-
-:func:`disagreement_report` writes one self-contained HTML file (crops embedded as
-base64 PNG) that shows, for each line a reviewer should look at, the original and the
-restored crop next to each other and the three readings with their confidences.
+:func:`before_after_preview` outlines every line in the colour of its trust-gate
+decision (:data:`DECISION_COLOURS`), scaled down so the whole thing is at most
+:data:`MAX_PREVIEW_WIDTH` pixels wide. :class:`ReportItem` is one line as the HTML report
+(:mod:`difftsr_ocr.export.report`) and the service's web page show it.
 """
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-from collections.abc import Sequence
-from html import escape
 
 import cv2
 import numpy as np
@@ -22,7 +16,7 @@ import numpy as np
 from difftsr_ocr.errors import InputImageError
 from difftsr_ocr.results import Line, Page
 
-__all__ = ["DECISION_COLOURS", "MAX_PREVIEW_WIDTH", "ReportItem", "before_after_preview", "disagreement_report"]
+__all__ = ["DECISION_COLOURS", "MAX_PREVIEW_WIDTH", "ReportItem", "before_after_preview"]
 
 # RGB outline colours; chosen to stay apart for the common colour-vision deficiencies.
 DECISION_COLOURS: dict[str, tuple[int, int, int]] = {
@@ -38,12 +32,6 @@ _HEADER = 48
 _BACKGROUND = (255, 255, 255)
 _INK = (0, 0, 0)
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
-_READING_LABELS = {
-    "ocr_original": "OCR on original",
-    "ocr_restored": "OCR on restored",
-    "difftsr": "DiffTSR",
-    "text_prior": "Text prior (TransOCR)",
-}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,17 +82,6 @@ def before_after_preview(original: np.ndarray, restored: np.ndarray, page: Page)
     return canvas
 
 
-def disagreement_report(items: Sequence[ReportItem], title: str = "difftsr-ocr: lines to review") -> str:
-    """A self-contained HTML page (no external files) showing each item's crops and readings."""
-    sections = [_report_item(item) for item in items]
-    body = "\n".join(sections) if sections else "<p>No flagged lines.</p>"
-    return (
-        '<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
-        f"<h1>{escape(title)}</h1>\n<p>{len(items)} line(s).</p>\n{body}\n</body>\n</html>\n"
-    )
-
-
 def _legend(canvas: np.ndarray) -> None:
     x = 4
     for decision, colour in DECISION_COLOURS.items():
@@ -134,69 +111,3 @@ def _fit(panel: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         return panel
     shrinking = panel.shape[1] >= size[0]
     return cv2.resize(panel, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
-
-
-_STYLE = """
-body { font-family: sans-serif; margin: 1.5em; }
-section { border-top: 1px solid #ccc; padding: 0.8em 0; }
-.crops { display: flex; gap: 1em; align-items: flex-start; flex-wrap: wrap; }
-figure { margin: 0; }
-figure img { height: 64px; max-width: 100%; object-fit: contain; image-rendering: pixelated; border: 1px solid #999; }
-table { border-collapse: collapse; margin-top: 0.5em; }
-td, th { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: left; }
-.missing { color: #888; }
-"""
-
-
-def _report_item(item: ReportItem) -> str:
-    line = item.line
-    readings = []
-    for source, label in _READING_LABELS.items():
-        reading = line.reading(source)
-        if reading is None and source == "text_prior":
-            continue
-        if reading is None:
-            readings.append(f'<tr><th>{label}</th><td class="missing">none</td><td class="missing">-</td></tr>')
-        else:
-            readings.append(
-                f"<tr><th>{label}</th><td>{escape(reading.text)}</td><td>{reading.confidence:.0%}</td></tr>"
-            )
-    restored = (
-        _figure(item.restored_crop, "restored")
-        if item.restored_crop is not None
-        else '<figure><figcaption>restored</figcaption><p class="missing">not restored</p></figure>'
-    )
-    reason = escape(line.reason) if line.reason else '<span class="missing">none given</span>'
-    details = [
-        f"<p>Result: <b>{escape(line.text)}</b> ({line.confidence:.0%}), decision: {escape(line.decision)}</p>",
-        f"<p>Reason: {reason}</p>",
-    ]
-    if line.evidence is not None:
-        details.append(f"<p>Evidence: {escape(line.evidence.describe())}</p>")
-    if line.disagreements:
-        details.append(f"<p>Readings that differ from the result: {escape(', '.join(line.disagreements))}</p>")
-    return (
-        f"<section>\n<h2>Page {item.page_index + 1}, line {item.line_index + 1}</h2>\n"
-        f'<div class="crops">{_figure(item.original_crop, "original")}{restored}</div>\n'
-        f"<table>\n<tr><th>reader</th><th>text</th><th>confidence</th></tr>\n"
-        + "\n".join(readings)
-        + "\n</table>\n"
-        + "\n".join(details)
-        + "\n</section>"
-    )
-
-
-def _figure(crop: np.ndarray, caption: str) -> str:
-    return f'<figure><figcaption>{caption}</figcaption><img alt="{caption} crop" src="{_png_data_uri(crop)}"></figure>'
-
-
-def _png_data_uri(crop: np.ndarray) -> str:
-    array = np.asarray(crop)
-    if array.dtype != np.uint8 or array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] != 3):
-        raise InputImageError(f"report crops must be H x W or H x W x 3 uint8 arrays, got {array.dtype} {array.shape}")
-    if array.ndim == 3:
-        array = cv2.cvtColor(array, cv2.COLOR_RGB2BGR)
-    ok, encoded = cv2.imencode(".png", array)
-    if not ok:
-        raise InputImageError(f"could not encode a {array.shape} crop as PNG")
-    return "data:image/png;base64," + base64.b64encode(encoded.tobytes()).decode("ascii")

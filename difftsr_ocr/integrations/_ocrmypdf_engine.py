@@ -17,7 +17,7 @@ from ocrmypdf.hocrtransform import BoundingBox, OcrClass, OcrElement
 from ocrmypdf.pluginspec import OcrEngine, OrientationConfidence
 from PIL import Image
 
-from difftsr_ocr.integrations._ocrmypdf_support import ocrmypdf_errors, options_to_config
+from difftsr_ocr.integrations._ocrmypdf_support import ocrmypdf_errors, restore_with_options
 from difftsr_ocr.results import Line, Page
 from difftsr_ocr.version import SOFTWARE_NAME, software_version
 
@@ -121,10 +121,8 @@ class DifftsrOcrEngine(OcrEngine):
 
     @staticmethod
     def generate_ocr(input_file: Path, options: object, page_number: int = 0) -> tuple[OcrElement, str]:
-        from difftsr_ocr.preprocess import restore_image
-
         with ocrmypdf_errors():
-            result = restore_image(input_file, options_to_config(options.difftsr))  # type: ignore[attr-defined]
+            result = restore_with_options(input_file, options.difftsr)  # type: ignore[attr-defined]
         with Image.open(input_file) as image:
             dpi = image.info.get("dpi", (72.0, 72.0))[0]
         log.debug("page %d: %d lines", page_number + 1, len(result.page.lines))

@@ -9,7 +9,8 @@ difftsr-ocr's merged line readings.
 OCRmyPDF imports plug-ins in every worker process, so this module imports nothing heavy:
 the pipeline is built lazily, once per worker process (see
 :func:`difftsr_ocr.preprocess.cached_pipeline`). With one GPU, run ``-j 1``, or budget
-GPU memory for one model per worker: every worker loads its own copy.
+GPU memory for one model per worker: every worker loads its own copy. With
+``--difftsr-server URL`` no worker loads one: all send their pages to that service.
 """
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ from pydantic import BaseModel
 
 from difftsr_ocr.config import RESTORER_KINDS
 from difftsr_ocr.gate import GATE_POLICIES
-from difftsr_ocr.integrations._ocrmypdf_support import ENGINE_NAME, ocrmypdf_errors, options_to_config
+from difftsr_ocr.integrations._ocrmypdf_support import (
+    ENGINE_NAME,
+    check_server,
+    ocrmypdf_errors,
+    options_to_config,
+    restore_with_options,
+)
 
 if TYPE_CHECKING:
     from ocrmypdf._jobcontext import PageContext
@@ -60,6 +67,7 @@ class DifftsrOptions(BaseModel):
     gate: str | None = None
     restore_visible_page: bool = False
     scale: int | None = None
+    server: str | None = None
 
 
 def _requested(options: DifftsrOptions) -> bool:
@@ -92,6 +100,12 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         choices=(1, 2, 3, 4),
         help="with --difftsr-restore-visible-page: that page this many times larger, at the same physical size",
     )
+    group.add_argument(
+        "--difftsr-server",
+        metavar="URL",
+        help="send pages to a difftsr-ocr service (python -m difftsr_ocr.serve) instead of loading the models"
+        " in every worker; the service runs its own config",
+    )
     # OCRmyPDF's --ocr-engine takes a fixed list of choices; let it name this engine too.
     engine_flag = parser._option_string_actions.get("--ocr-engine")
     if engine_flag is not None and engine_flag.choices is not None and ENGINE_NAME not in engine_flag.choices:
@@ -108,6 +122,9 @@ def check_options(options: OcrOptions) -> None:
     if options.ocr_engine == ENGINE_NAME and options.pdf_renderer == "sandwich":
         raise BadArgsError("--ocr-engine difftsr builds the text layer with fpdf2; drop --pdf-renderer sandwich")
     with ocrmypdf_errors():
+        if options.difftsr.server is not None:
+            check_server(options.difftsr)
+            return
         config = options_to_config(options.difftsr)
         if config.restorer.kind == "difftsr":
             from difftsr_ocr.weights import DIFFTSR_WEIGHTS, TRANSOCR_WEIGHTS, locate_weights
@@ -117,10 +134,8 @@ def check_options(options: OcrOptions) -> None:
 
 
 def _restore_pil(image: Image.Image, options: OcrOptions, output_scale: int = 1) -> Image.Image:
-    from difftsr_ocr.preprocess import restore_image
-
     with ocrmypdf_errors():
-        restored = restore_image(image, options_to_config(options.difftsr, output_scale))
+        restored = restore_with_options(image, options.difftsr, output_scale)
     log.debug("difftsr restored %d lines", len(restored.page.lines))
     return restored.image
 

@@ -369,7 +369,7 @@ def test_report_shows_crops_readings_and_reason() -> None:
         ReportItem(Line([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]], "x"), original, None, page_index=2, line_index=0),
     ]
     html = disagreement_report(items)
-    assert html.count("<section>") == 2 and "Page 1, line 2" in html and "Page 3, line 1" in html
+    assert html.count("<section") == 2 and "Page 1, line 2" in html and "Page 3, line 1" in html
     assert "Unicode &lt;quotes&gt;" in html and "41%" in html
     assert "Ünïcödé &quot;quotes&quot; &lt;b&gt;&amp;amp;" in html and "88%" in html
     assert "Ünïcödé quotes" in html and "62%" in html
@@ -384,6 +384,7 @@ def test_report_shows_crops_readings_and_reason() -> None:
     assert tuple(second[5, 5]) == (128, 128, 128)
     assert "not restored" in html and "none" in html
     assert "http" not in html, "the report must be self-contained"
+    assert html.count('type="range"') == 1, "a before/after slider where there are two crops to compare"
 
 
 def test_report_without_items_says_so() -> None:

@@ -42,5 +42,22 @@ def test_readme_test_command_installs_the_system_packages_first() -> None:
     text = script.read_text(encoding="utf-8")
     packages = re.search(r'^PACKAGES="([^"]+)"', text, re.MULTILINE)
     assert packages is not None
-    # OCRmyPDF refuses to start without Tesseract; the page generator draws with these fonts.
-    assert {"tesseract-ocr", "fonts-dejavu-core", "fonts-wqy-zenhei"} <= set(packages.group(1).split())
+    # OCRmyPDF refuses to start without Tesseract; the page generator draws with these fonts;
+    # the service's web page is tested in Chromium.
+    assert {"tesseract-ocr", "fonts-dejavu-core", "fonts-wqy-zenhei", "chromium"} <= set(packages.group(1).split())
+
+
+def test_the_service_is_a_front_end() -> None:
+    # Only its stdlib client is used from below (restore_image(server=), the OCRmyPDF plug-in),
+    # and the client pulls in neither Ray nor the web stack.
+    imports = re.compile(r"^\s*(?:from|import) (difftsr_ocr\.serve[\w.]*)", re.MULTILINE)
+    package = REPO / "difftsr_ocr"
+    used_from_below = {
+        (str(path.relative_to(REPO)), name)
+        for path in package.rglob("*.py")
+        if package / "serve" not in path.parents
+        for name in imports.findall(path.read_text(encoding="utf-8"))
+    }
+    assert {name for _, name in used_from_below} == {"difftsr_ocr.serve.client"}, used_from_below
+    client = (package / "serve" / "client.py").read_text(encoding="utf-8")
+    assert not re.search(r"^\s*(?:from|import) (?:ray|starlette|difftsr_ocr\.serve)", client, re.MULTILINE)
