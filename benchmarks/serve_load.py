@@ -27,7 +27,8 @@ import numpy as np
 from PIL import Image
 
 from difftsr_ocr.config import PipelineConfig, config_from_dict, load_pipeline_config
-from difftsr_ocr.evaluation.synthetic import Degradation, LineSpec, apply_degradation, render_lines
+from difftsr_ocr.evaluation.synthetic.degradation import Degradation, apply_degradation
+from difftsr_ocr.evaluation.synthetic.render import LineSpec, render_lines
 from difftsr_ocr.pipeline import build_pipeline
 from difftsr_ocr.serve.client import ServiceClient
 from difftsr_ocr.serve.deployment import Placement, start_service

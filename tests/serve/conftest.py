@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from difftsr_ocr.evaluation.synthetic import LineSpec, apply_degradation, render_lines
+from difftsr_ocr.evaluation.synthetic.degradation import apply_degradation
+from difftsr_ocr.evaluation.synthetic.render import LineSpec, render_lines
 from tests.layouts import MILD_SCAN
 
 ROOT = Path(__file__).resolve().parents[2]
