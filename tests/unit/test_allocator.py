@@ -36,3 +36,25 @@ def test_freed_blocks_are_reused_instead_of_faulted_in_again() -> None:
     # kernel hands out huge pages); kept heap memory is already mapped.
     assert _faults("default") > 1500
     assert _faults("keep") < 200
+
+
+_RELEASE_PROBE = """
+import os
+import numpy as np
+from difftsr_ocr.runtime.allocator import keep_freed_memory, release_freed_memory
+def resident():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+assert keep_freed_memory()
+blocks = [np.ones(8 << 20, dtype=np.uint8) for _ in range(6)]
+del blocks
+kept = resident()
+release_freed_memory()
+print(kept - resident())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a glibc setting")
+def test_kept_memory_goes_back_to_the_system_between_pages() -> None:
+    done = subprocess.run([sys.executable, "-c", _RELEASE_PROBE], capture_output=True, text=True, check=True)
+    assert int(done.stdout.strip()) > 32 << 20, "48 MiB freed and kept must mostly go back"
