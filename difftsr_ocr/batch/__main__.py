@@ -55,7 +55,9 @@ def _progress(record: dict[str, Any]) -> None:
     if record["status"] == "failed":
         print(f"  failed   {name}: {record['error']}", flush=True)
     else:
-        print(f"  {record['status']:<8} {name}  pages {record.get('pages', 0)}", flush=True)
+        reused = len(record.get("pages_reused", []))
+        note = f" ({reused} from an interrupted run)" if reused and record["status"] == "ok" else ""
+        print(f"  {record['status']:<8} {name}  pages {record.get('pages', 0)}{note}", flush=True)
 
 
 def _print_summary(summary: Any) -> None:

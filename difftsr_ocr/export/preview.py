@@ -22,7 +22,15 @@ import numpy as np
 from difftsr_ocr.errors import InputImageError
 from difftsr_ocr.results import Line, Page
 
-__all__ = ["DECISION_COLOURS", "MAX_PREVIEW_WIDTH", "ReportItem", "before_after_preview", "disagreement_report"]
+__all__ = [
+    "DECISION_COLOURS",
+    "MAX_PREVIEW_WIDTH",
+    "ReportItem",
+    "before_after_preview",
+    "disagreement_report",
+    "report_from_sections",
+    "report_section",
+]
 
 # RGB outline colours; chosen to stay apart for the common colour-vision deficiencies.
 DECISION_COLOURS: dict[str, tuple[int, int, int]] = {
@@ -96,12 +104,16 @@ def before_after_preview(original: np.ndarray, restored: np.ndarray, page: Page)
 
 def disagreement_report(items: Sequence[ReportItem], title: str = "difftsr-ocr: lines to review") -> str:
     """A self-contained HTML page (no external files) showing each item's crops and readings."""
-    sections = [_report_item(item) for item in items]
+    return report_from_sections([report_section(item) for item in items], title)
+
+
+def report_from_sections(sections: Sequence[str], title: str = "difftsr-ocr: lines to review") -> str:
+    """The report page around sections made by :func:`report_section` (a long document's, made page by page)."""
     body = "\n".join(sections) if sections else "<p>No flagged lines.</p>"
     return (
         '<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n'
         f"<title>{escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
-        f"<h1>{escape(title)}</h1>\n<p>{len(items)} line(s).</p>\n{body}\n</body>\n</html>\n"
+        f"<h1>{escape(title)}</h1>\n<p>{len(sections)} line(s).</p>\n{body}\n</body>\n</html>\n"
     )
 
 
@@ -148,7 +160,8 @@ td, th { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: left; }
 """
 
 
-def _report_item(item: ReportItem) -> str:
+def report_section(item: ReportItem) -> str:
+    """One item's part of the report: its crops, readings and the gate's reasons, as HTML."""
     line = item.line
     readings = []
     for source, label in _READING_LABELS.items():
