@@ -35,13 +35,16 @@ def _write_pdf(path: Path, pages: int, distinct: list[Image.Image]) -> None:
 def _peak_rss(arguments: list[str], cwd: Path) -> tuple[float, float]:
     """Seconds and peak resident memory (MB) of one run of the command line in its own process."""
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "difftsr_ocr.run", *arguments], cwd=cwd, stdout=subprocess.DEVNULL
-    )
-    _, status, usage = os.wait4(process.pid, 0)
+    log = cwd / "stderr.txt"
+    with log.open("w", encoding="utf-8") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "difftsr_ocr.run", *arguments], cwd=cwd, stdout=subprocess.DEVNULL, stderr=stderr
+        )
+        # wait4 gives this child's own peak, not the largest of all children so far.
+        _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
-        raise RuntimeError(f"difftsr_ocr.run {' '.join(arguments)} exited with {process.returncode}")
+        raise RuntimeError(f"difftsr_ocr.run exited with {process.returncode}: {log.read_text()[-2000:]}")
     return time.perf_counter() - started, usage.ru_maxrss / 1024
 
 

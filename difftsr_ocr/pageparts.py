@@ -79,8 +79,8 @@ class PageParts:
 
     def __init__(self, folder: Path, fingerprint: str, pages: int, formats: tuple[str, ...]) -> None:
         self.folder, self.fingerprint, self.pages, self.formats = folder, fingerprint, pages, formats
-        # Page index -> its part's record, for every valid part.
-        self.records: dict[int, dict[str, Any]] = {}
+        # The pages with a valid part; their records stay on disk (a long document's would fill memory).
+        self.finished: set[int] = set()
 
     @classmethod
     def open(
@@ -91,11 +91,12 @@ class PageParts:
         if not reuse:
             shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True, exist_ok=True)
+        kept: set[Path] = set()
         for index in range(pages):
             record = parts._valid_record(index)
             if record is not None:
-                parts.records[index] = record
-        kept = {path for index in parts.records for path in parts._files(index, parts.records[index])}
+                parts.finished.add(index)
+                kept.update(parts._files(index, record))
         for path in folder.iterdir():
             if path not in kept:
                 # Parts of another pipeline or input version, and writes a kill cut short.
@@ -127,7 +128,7 @@ class PageParts:
     @property
     def todo(self) -> list[int]:
         """The page indices without a valid part, in order."""
-        return [index for index in range(self.pages) if index not in self.records]
+        return [index for index in range(self.pages) if index not in self.finished]
 
     def add(self, result: PageResult, index: int) -> None:
         """Write one finished page; its JSON goes last, so a page counts only once all of it is on disk."""
@@ -149,25 +150,28 @@ class PageParts:
             "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }
         atomic_write(self._name(index, "json"), json.dumps(record, ensure_ascii=False, allow_nan=False))
-        self.records[index] = record
+        self.finished.add(index)
+
+    def _record(self, index: int) -> dict[str, Any]:
+        return json.loads(self._name(index, "json").read_text(encoding="utf-8"))
 
     def results(self) -> list[Page]:
         """Every page's results, in order (all pages must have parts)."""
-        return [Page.from_dict(self.records[index]["page"]) for index in range(self.pages)]
+        return [Page.from_dict(self._record(index)["page"]) for index in range(self.pages)]
 
     def _frames(self) -> Iterator[tuple[np.ndarray, Any]]:
         from difftsr_ocr.imageio import page_from_header
 
         for index in range(self.pages):
-            record = self.records[index]
+            record = self._record(index)
             alpha = _read_png(self._name(index, "alpha.png")) if record["alpha"] else None
             pixels = _read_png(self._name(index, "png"))
             yield pixels, page_from_header(record["header"], pixels, alpha)
 
     def assemble(
         self, source: Path, output_dir: Path, stem: str | None, provenance: Mapping[str, Any] | None
-    ) -> list[Path]:
-        """Write the input's outputs from the parts, each file atomically; returns their paths."""
+    ) -> tuple[list[Path], list[Page]]:
+        """Write the input's outputs from the parts, each file atomically; returns their paths and every page's results."""
         from difftsr_ocr.imageio import save_pages
 
         missing = self.todo
@@ -175,12 +179,14 @@ class PageParts:
             raise ValueError(f"{source}: pages {missing} have no part to assemble")
         paths = output_paths(source, self.pages, output_dir, self.formats, stem)
         save_pages(self._frames(), paths["image"][0])
-        sections = [section for index in range(self.pages) for section in self.records[index]["report"]]
-        write_documents(source, paths, self.formats, self.results(), sections, provenance)
+        # The report is one HTML string: held once, at the size of the file written.
+        sections = [section for index in range(self.pages) for section in self._record(index)["report"]]
+        pages = self.results()
+        write_documents(source, paths, self.formats, pages, sections, provenance)
         # Last: a kill before this leaves every part whole for the next run.
         for index, path in enumerate(paths.get("preview", [])):
             move_into_place(self._name(index, "preview.png"), path)
-        return [path for group in paths.values() for path in group]
+        return [path for group in paths.values() for path in group], pages
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)

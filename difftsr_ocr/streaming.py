@@ -103,7 +103,7 @@ def _open_input(pipeline: Pipeline, task: InputTask, settings: StreamSettings) -
     fingerprint = parts_fingerprint(pipeline.config, task.source, pages, settings.pdf_dpi, settings.formats)
     folder = work_folder(task.output_dir, task.stem)
     run.parts = PageParts.open(folder, fingerprint, pages, settings.formats, reuse=settings.reuse_pages)
-    run.outcome.reused = sorted(run.parts.records)
+    run.outcome.reused = sorted(run.parts.finished)
     if run.outcome.reused:
         logger.info("%s: %d of %d pages reused from %s", task.source, len(run.outcome.reused), pages, folder)
     return run, run.parts.todo
@@ -227,8 +227,8 @@ def _write(pipeline: Pipeline, run: _InputRun, settings: StreamSettings) -> None
     try:
         provenance = run_provenance(pipeline)
         if run.parts is not None:
-            run.outcome.outputs = run.parts.assemble(task.source, task.output_dir, task.stem, provenance)
-            run.outcome.pages = run.parts.results()
+            outputs, pages = run.parts.assemble(task.source, task.output_dir, task.stem, provenance)
+            run.outcome.outputs, run.outcome.pages = outputs, pages
             run.parts.remove()
         else:
             run.outcome.outputs = write_outputs(

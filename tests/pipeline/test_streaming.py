@@ -135,3 +135,22 @@ def test_parts_of_another_pipeline_or_a_forced_run_are_redone(tmp_path: Path) ->
     assert isinstance(_run(_crashing_at(build_pipeline(config), 2), source, out).error, _Crash)
     (work_folder(out, "scan") / "p0002.json").write_text('{"fingerprint": ', encoding="utf-8")
     assert _run(build_pipeline(config), source, out).reused == [0]
+
+
+def test_the_command_line_says_when_it_resumed_and_force_redoes_every_page(tmp_path: Path) -> None:
+    source = _tiff(tmp_path / "scan.tif", 3)
+    config = config_from_dict({"device": "cpu", "restorer": {"kind": "classical"}})
+    command = [sys.executable, "-m", "difftsr_ocr.run", "scan.tif", "--restorer", "classical", "--device", "cpu",
+               "--formats", ",".join(FORMATS), "-o", "out"]  # fmt: skip
+    for extra, expected in (([], "(2 page(s) from an interrupted run)"), (["--force"], " ok")):
+        assert isinstance(_run(_crashing_at(build_pipeline(config), 2), source, tmp_path / "out").error, _Crash)
+        result = subprocess.run(command + extra, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+        assert result.returncode == 0, result.stderr
+        row = next(line for line in result.stdout.splitlines() if line.startswith("scan.tif"))
+        assert row.endswith(expected) and ("interrupted" in row) == (not extra), row
+        assert not work_folder(tmp_path / "out", "scan").exists()
+    bad = subprocess.run(
+        [*command, "--pages-per-batch", "0"], cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert bad.returncode == 2 and "--pages-per-batch: must be a positive whole number" in bad.stderr
+    assert "Traceback" not in bad.stderr
