@@ -109,7 +109,9 @@ def _open_input(pipeline: Pipeline, task: InputTask, settings: StreamSettings) -
     return run, run.parts.todo
 
 
-def _prepared_pages(pipeline: Pipeline, tasks: Iterable[InputTask], settings: StreamSettings) -> Iterator[_Event]:
+def _prepared_pages(
+    pipeline: Pipeline, tasks: Iterable[InputTask], settings: StreamSettings, host_memory: threading.Lock
+) -> Iterator[_Event]:
     """Each input's pages still to do, prepared, then an end event (with the error that cut it short, if any)."""
     for task in tasks:
         started = time.perf_counter()
@@ -121,7 +123,8 @@ def _prepared_pages(pipeline: Pipeline, tasks: Iterable[InputTask], settings: St
         try:
             pages = iter_pages(task.source, pipeline.config.max_image_pixels, settings.pdf_dpi, wanted=frozenset(todo))
             for index, image in pages:
-                prepared = pipeline.prepare(image, index)
+                with host_memory:
+                    prepared = pipeline.prepare(image, index)
                 yield _Event(run, prepared, seconds=time.perf_counter() - started)
                 started = time.perf_counter()
         except Exception as error:
@@ -253,6 +256,11 @@ def process_inputs(
     finished pages in its work folder for the next run.
     """
     size = max(1, settings.pages_per_batch)
+    # Held while a page is prepared (detection holds ~0.5 GB of feature maps for an A4 page)
+    # and while pages are finished and written (compositing, encoding): their peaks never
+    # stack, so the process's peak does not depend on how long the document is. The
+    # restorer (the GPU, when there is one) still works while the next pages are prepared.
+    host_memory = threading.Lock()
     started: deque[_InputRun] = deque()
     batch: list[tuple[_InputRun, PreparedPage]] = []
 
@@ -261,18 +269,20 @@ def process_inputs(
         batch.clear()
         if live:
             _restore(pipeline, live, on_progress)
-            _finish(pipeline, live)
+            with host_memory:
+                _finish(pipeline, live)
 
     def ready() -> Iterator[InputOutcome]:
         while started and started[0].all_queued and not any(run is started[0] for run, _ in batch):
             run = started.popleft()
             if run.outcome.error is None:
-                _write(pipeline, run, settings)
+                with host_memory:
+                    _write(pipeline, run, settings)
             if run.outcome.error is not None:
                 logger.debug("input %s failed", run.outcome.task.source, exc_info=run.outcome.error)
             yield run.outcome
 
-    for event in _ahead(_prepared_pages(pipeline, tasks, settings), size):
+    for event in _ahead(_prepared_pages(pipeline, tasks, settings, host_memory), size):
         run = event.run
         if not started or started[-1] is not run:
             started.append(run)
