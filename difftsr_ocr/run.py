@@ -261,6 +261,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return int(error.exit_code)
 
+    from difftsr_ocr.runtime.memory import return_large_buffers_when_freed
+
+    return_large_buffers_when_freed()
     rows, worst = [], 0
     for outcome in _process(pipeline, inputs, args, formats):
         row, code = _row(outcome, args.verbose)

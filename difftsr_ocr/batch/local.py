@@ -23,7 +23,9 @@ def run_local(job: Job, items: Sequence[WorkItem], force: bool = False) -> Itera
     ``force`` redoes the pages an interrupted run left finished.
     """
     from difftsr_ocr.pipeline import build_pipeline
+    from difftsr_ocr.runtime.memory import return_large_buffers_when_freed
 
+    return_large_buffers_when_freed()
     pipeline = build_pipeline(job.pipeline)
     yield from run_items(
         pipeline, items, job.outputs.formats, job.inputs.pdf_dpi, job.executor.pages_per_batch, reuse_pages=not force

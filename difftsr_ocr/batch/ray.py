@@ -47,8 +47,10 @@ class BatchWorker:
     ) -> None:
         from difftsr_ocr.config import config_from_dict
         from difftsr_ocr.pipeline import build_pipeline
+        from difftsr_ocr.runtime.memory import return_large_buffers_when_freed
 
         os.environ["HOME"] = home
+        return_large_buffers_when_freed()
 
         self.formats, self.pdf_dpi, self.pages_per_batch = formats, pdf_dpi, pages_per_batch
         self.error: Exception | None = None
