@@ -165,3 +165,17 @@ def test_pages_are_prepared_ahead_only_while_the_restorer_works_on_another_devic
     assert _restores_off_the_cpu(pipeline)
     pipeline.restorer = None
     assert not _restores_off_the_cpu(pipeline)
+
+
+def test_pages_prepared_ahead_in_a_helper_thread_give_the_same_outputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import difftsr_ocr.streaming
+
+    source = _tiff(tmp_path / "scan.tif", 3)
+    pipeline = build_pipeline(config_from_dict({"device": "cpu", "restorer": {"kind": "classical"}}))
+    in_line = _run(pipeline, source, tmp_path / "in_line")
+    monkeypatch.setattr(difftsr_ocr.streaming, "_restores_off_the_cpu", lambda pipeline: True)
+    ahead = _run(pipeline, source, tmp_path / "ahead")
+    assert in_line.error is None and ahead.error is None
+    assert _outputs(tmp_path / "in_line", "scan") == _outputs(tmp_path / "ahead", "scan")
