@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["replacing"]
+__all__ = ["move_into_place", "replacing"]
 
 
 def _fsync(path: Path, flags: int) -> None:
@@ -42,4 +42,12 @@ def replacing(path: str | os.PathLike[str]) -> Iterator[Path]:
         partial.unlink(missing_ok=True)
         raise
     # The rename lives in the folder: flush it too, or a power loss can undo it.
+    _fsync(path.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+
+
+def move_into_place(written: str | os.PathLike[str], path: str | os.PathLike[str]) -> None:
+    """Rename a file written (and flushed) elsewhere on the same file system to ``path``, durably."""
+    path = Path(path)
+    _fsync(Path(written), os.O_RDONLY)
+    os.replace(written, path)
     _fsync(path.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))

@@ -8,19 +8,21 @@ its EXIF and DPI, so it can replace the original in an archive.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
+import itertools
 import logging
 import os
 import stat
 import threading
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
+from PIL import Image, ImageOps, JpegImagePlugin, TiffImagePlugin, UnidentifiedImageError
 
 from difftsr_ocr.atomic import replacing
 from difftsr_ocr.errors import InputImageError, printable
@@ -30,9 +32,13 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "PageImage",
+    "iter_pages",
     "load_image",
     "load_pages",
+    "page_count",
     "page_from_array",
+    "page_from_header",
+    "page_header",
     "save_like",
     "save_pages",
     "scaled_dpi",
@@ -279,114 +285,221 @@ def _save_options(like: PageImage, file_format: str | None, mode: str) -> dict[s
     return options
 
 
-def _render_pdf(path: Path, dpi: float, max_pixels: int, only: int | None = None) -> list[PageImage]:
-    """Every page of the PDF, or only page ``only`` (1-based) when given."""
+def _render_pdf(
+    path: Path, dpi: float, max_pixels: int, wanted: Container[int] | None
+) -> Iterator[tuple[int, PageImage]]:
     import pypdfium2
 
     try:
         document = pypdfium2.PdfDocument(str(path))
     except pypdfium2.PdfiumError as error:
         raise InputImageError(f"{path}: not a readable PDF ({error}); repair or re-export it") from None
-    pages = []
     try:
-        if only is not None and not 1 <= only <= len(document):
-            raise InputImageError(f"{path}: has {len(document)} page(s); page {only} asked for")
-        for number in range(len(document)) if only is None else [only - 1]:
-            try:
-                page = document[number]
-            except (pypdfium2.PdfiumError, OSError, ValueError) as error:
-                raise InputImageError(
-                    f"{path}: page {number + 1} is damaged ({error}); repair or re-export the PDF"
-                ) from None
-            width, height = page.get_size()  # points
-            if width * height * (dpi / 72.0) ** 2 > max_pixels:
-                raise InputImageError(
-                    f"{path}: page {number + 1} at {dpi:g} dpi is over the pixel limit; lower --pdf-dpi"
-                )
-            try:
-                bitmap = page.render(scale=dpi / 72.0).to_pil().convert("RGB")
-            except (pypdfium2.PdfiumError, OSError, ValueError) as error:
-                raise InputImageError(
-                    f"{path}: page {number + 1} cannot be rendered ({error}); repair or re-export the PDF"
-                ) from None
-            pages.append(
-                PageImage(
-                    pixels=np.asarray(bitmap),
-                    source=f"{printable(path)}#page={number + 1}",
-                    dpi=(dpi, dpi),
-                    format="PDF",
-                )
-            )
+        if len(document) == 0:
+            raise InputImageError(f"{path}: the PDF has no pages")
+        for number in range(len(document)):
+            if wanted is not None and number not in wanted:
+                continue
+            yield number, _render_pdf_page(document, path, number, dpi, max_pixels)
     finally:
         document.close()
-    if not pages:
-        raise InputImageError(f"{path}: the PDF has no pages")
-    return pages
 
 
-def load_pages(
+def _render_pdf_page(document: Any, path: Path, number: int, dpi: float, max_pixels: int) -> PageImage:
+    import pypdfium2
+
+    try:
+        page = document[number]
+    except (pypdfium2.PdfiumError, OSError, ValueError) as error:
+        raise InputImageError(f"{path}: page {number + 1} is damaged ({error}); repair or re-export the PDF") from None
+    width, height = page.get_size()  # points
+    if width * height * (dpi / 72.0) ** 2 > max_pixels:
+        raise InputImageError(f"{path}: page {number + 1} at {dpi:g} dpi is over the pixel limit; lower --pdf-dpi")
+    try:
+        bitmap = page.render(scale=dpi / 72.0).to_pil().convert("RGB")
+    except (pypdfium2.PdfiumError, OSError, ValueError) as error:
+        raise InputImageError(
+            f"{path}: page {number + 1} cannot be rendered ({error}); repair or re-export the PDF"
+        ) from None
+    finally:
+        page.close()
+    return PageImage(
+        pixels=np.asarray(bitmap), source=f"{printable(path)}#page={number + 1}", dpi=(dpi, dpi), format="PDF"
+    )
+
+
+def page_count(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
+    """How many pages :func:`iter_pages` yields for ``path``, without decoding any (a bad file is one line)."""
+    path = Path(path)
+    _check_regular_file(path)
+    if path.suffix.lower() == ".pdf":
+        import pypdfium2
+
+        try:
+            document = pypdfium2.PdfDocument(str(path))
+        except pypdfium2.PdfiumError as error:
+            raise InputImageError(f"{path}: not a readable PDF ({error}); repair or re-export it") from None
+        try:
+            return len(document)
+        finally:
+            document.close()
+    try:
+        with _opened(path, max_pixels) as image:
+            return int(getattr(image, "n_frames", 1))
+    except UnidentifiedImageError:
+        raise InputImageError(f"{path}: not an image file Pillow can read; convert it to PNG, JPEG or TIFF") from None
+    except Image.DecompressionBombError:
+        raise InputImageError(f"{path}: image too large to decode safely; downscale it first") from None
+    except (OSError, SyntaxError, ValueError, TypeError, EOFError) as error:
+        raise InputImageError(f"{path}: damaged or truncated image ({error}); re-export the file") from None
+
+
+def iter_pages(
     path: str | os.PathLike[str],
     max_pixels: int = DEFAULT_MAX_PIXELS,
     pdf_dpi: float = 200.0,
-    pdf_page: int | None = None,
-) -> list[PageImage]:
-    """Every page of a file: one for most images, each frame of a multi-page TIFF, each page of a PDF.
+    wanted: Container[int] | None = None,
+) -> Iterator[tuple[int, PageImage]]:
+    """``(index, page)`` for the pages of a file, decoded one at a time (each page of a PDF, each frame of a TIFF).
 
-    Every page is checked against ``max_pixels``; a damaged later page fails the whole
-    file with one InputImageError line naming the page. ``pdf_page`` (1-based) renders
-    that page of a PDF alone: a service asked for one page need not render a thousand.
+    ``wanted`` (page indices from 0) limits the pages decoded; the others are skipped
+    without being rendered. Every page is checked against ``max_pixels``; a damaged page
+    raises one InputImageError line naming it when the iteration reaches it.
     """
     path = Path(path)
     _check_regular_file(path)
     if path.suffix.lower() == ".pdf":
-        return _render_pdf(path, pdf_dpi, max_pixels, only=pdf_page)
-    first = load_image(path, max_pixels)
-    pages = [first]
+        yield from _render_pdf(path, pdf_dpi, max_pixels, wanted)
+        return
+    if wanted is None or 0 in wanted:
+        yield 0, load_image(path, max_pixels)
     number = 1
     try:
         with _opened(path, max_pixels) as image:
+            file_format = image.format
             for number in range(2, getattr(image, "n_frames", 1) + 1):
+                if wanted is not None and number - 1 not in wanted:
+                    continue
                 image.seek(number - 1)
                 _check_size(path, image, max_pixels, page=number)
                 upright = ImageOps.exif_transpose(image)
                 pixels, alpha = _to_rgb(upright)
-                pages.append(
+                yield (
+                    number - 1,
                     PageImage(
                         pixels=np.ascontiguousarray(pixels),
                         source=f"{printable(path)}#page={number}",
                         mode=image.mode,
                         alpha=alpha,
-                        format=first.format,
+                        format=file_format,
                         encoding=_encoding(image),
-                    )
+                    ),
                 )
     except Image.DecompressionBombError:
         raise InputImageError(f"{path}: page {number} is too large to decode safely; downscale it first") from None
     except (OSError, SyntaxError, ValueError, TypeError, EOFError) as error:
         raise InputImageError(f"{path}: page {number} is damaged ({error}); re-export the file") from None
-    return pages
 
 
-def save_pages(pages: list[np.ndarray], likes: list[PageImage], path: str | os.PathLike[str]) -> None:
-    """Write several upright RGB pages as one multi-page TIFF or PDF (single pages go through :func:`save_like`)."""
+def load_pages(
+    path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS, pdf_dpi: float = 200.0
+) -> list[PageImage]:
+    """Every page of a file at once (see :func:`iter_pages`, which holds one page at a time)."""
+    return [page for _, page in iter_pages(path, max_pixels, pdf_dpi)]
+
+
+def save_pages(pages: Iterable[tuple[np.ndarray, PageImage]], path: str | os.PathLike[str]) -> None:
+    """Write upright RGB pages, each with the page it restores, as one multi-page TIFF or PDF.
+
+    Pages are taken from ``pages`` one at a time and let go once written, so a lazy
+    iterable keeps one page in memory however long the document. A single page in a
+    single-page format goes through :func:`save_like`. The first page decides the file's
+    DPI and encoding; each TIFF page keeps its own input's mode (a bilevel page stays
+    bilevel, with its bilevel codec).
+    """
     path = Path(path)
-    if len(pages) == 1 and path.suffix.lower() != ".pdf":
-        save_like(pages[0], likes[0], path)
+    remaining = iter(pages)
+    first = next(remaining)
+    second = next(remaining, None)
+    if second is None and path.suffix.lower() != ".pdf":
+        save_like(first[0], first[1], path)
         return
-    pdf = path.suffix.lower() == ".pdf"
-    # A PDF page is RGB; a TIFF page keeps its input's mode (a bilevel archive stays bilevel).
-    images = [
-        Image.fromarray(np.ascontiguousarray(p), "RGB") if pdf else _in_mode_of(p, like)
-        for p, like in zip(pages, likes, strict=True)
-    ]
-    dpi = scaled_dpi(likes[0], pages[0]) if likes[0].dpi else (200.0, 200.0)
-    options: dict[str, object] = {"save_all": True, "append_images": images[1:]}
-    if pdf:
-        options["resolution"] = float(dpi[0])
-    else:
-        file_format = Image.registered_extensions().get(path.suffix.lower())
-        modes = {image.mode for image in images}
-        options.update(_save_options(likes[0], file_format, modes.pop() if len(modes) == 1 else "RGB"))
-        options["dpi"] = dpi
+    following = itertools.chain([first] if second is None else [first, second], remaining)
+    dpi = scaled_dpi(first[1], first[0]) or (200.0, 200.0)
     with replacing(path) as partial:
-        images[0].save(partial, **options)
+        if path.suffix.lower() != ".pdf":
+            file_format = Image.registered_extensions().get(path.suffix.lower())
+            _save_tiff_pages(((_in_mode_of(p, like), first[1]) for p, like in following), partial, file_format, dpi)
+            return
+        # Pillow's PDF writer wants every page as one multi-frame image: a TIFF beside the
+        # output is one that it reads a page at a time.
+        frames = partial.with_name(f"{partial.name}.frames.tiff")
+        try:
+            rgb = ((Image.fromarray(np.ascontiguousarray(p), "RGB"), None) for p, _ in following)
+            _save_tiff_pages(rgb, frames, "TIFF", dpi)
+            with Image.open(frames) as document:
+                document.save(partial, format="PDF", save_all=True, resolution=float(dpi[0]))
+        finally:
+            frames.unlink(missing_ok=True)
+
+
+def _save_tiff_pages(
+    frames: Iterable[tuple[Image.Image, PageImage | None]],
+    path: Path,
+    file_format: str | None,
+    dpi: tuple[float, float],
+) -> None:
+    """Append each frame to a TIFF at ``path``, encoded like its page (None: losslessly, for reading back)."""
+    with TiffImagePlugin.AppendingTiffWriter(path, new=True) as writer:
+        for image, like in frames:
+            options = _save_options(like, file_format, image.mode) if like is not None else {"compression": "tiff_lzw"}
+            image.save(writer, format="TIFF", dpi=dpi, **options)
+            writer.newFrame()
+
+
+def page_header(like: PageImage, pixels: np.ndarray) -> dict[str, Any]:
+    """How ``pixels``, a restored version of ``like``, is written, as JSON-ready data (no pixels, bytes as base64).
+
+    With the pixels and ``like.alpha``, :func:`page_from_header` gives back a page that
+    :func:`save_like` and :func:`save_pages` write exactly as they would write ``pixels`` like ``like``.
+    """
+    return {
+        "source": like.source,
+        "mode": like.mode,
+        "orientation": like.orientation,
+        "exif": _to_json(like.exif),
+        "dpi": list(scaled_dpi(like, pixels) or ()) or None,
+        "format": like.format,
+        "encoding": {key: _to_json(value) for key, value in like.encoding.items()},
+    }
+
+
+def page_from_header(header: Mapping[str, Any], pixels: np.ndarray, alpha: np.ndarray | None) -> PageImage:
+    """The page :func:`page_header` described, holding ``pixels`` (already at its written size)."""
+    return PageImage(
+        pixels=pixels,
+        source=header["source"],
+        mode=header["mode"],
+        orientation=header["orientation"],
+        alpha=alpha,
+        exif=_from_json(header["exif"]),
+        dpi=tuple(header["dpi"]) if header["dpi"] else None,
+        format=header["format"],
+        encoding={key: _from_json(value) for key, value in header["encoding"].items()},
+    )
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return {"base64": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "array":
+        return [_to_json(item) for item in value]
+    return value
+
+
+def _from_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return base64.b64decode(value["base64"])
+    if isinstance(value, list):
+        return [_from_json(item) for item in value]
+    return value

@@ -20,7 +20,7 @@ from difftsr_ocr.version import SOFTWARE_NAME, software_version
 
 if TYPE_CHECKING:
     from difftsr_ocr.pipeline import PageResult
-    from difftsr_ocr.results import Document
+    from difftsr_ocr.results import Document, Page
 
 __all__ = [
     "FORMATS",
@@ -30,7 +30,9 @@ __all__ = [
     "output_paths",
     "output_stem",
     "results_document",
+    "write_documents",
     "write_outputs",
+    "write_preview",
 ]
 
 FORMATS = ("json", "hocr", "alto", "txt", "preview", "report")
@@ -90,14 +92,12 @@ def atomic_write(path: Path, text: str) -> None:
         partial.write_text(text, encoding="utf-8")
 
 
-def results_document(
-    source: str | Path, results: list[PageResult], provenance: Mapping[str, Any] | None = None
-) -> Document:
+def results_document(source: str | Path, pages: list[Page], provenance: Mapping[str, Any] | None = None) -> Document:
     """The document the JSON, hOCR and ALTO files are written from (the service answers with the same)."""
     from difftsr_ocr.results import Document
 
     return Document(
-        pages=[r.page for r in results],
+        pages=pages,
         metadata={
             "source": printable(source),
             "software": f"{SOFTWARE_NAME} {software_version()}",
@@ -114,35 +114,58 @@ def write_outputs(
     stem: str | None = None,
     provenance: Mapping[str, Any] | None = None,
 ) -> list[Path]:
-    """Write the restored image and each format for one input; returns the paths written.
+    """Write the restored image and each format for one input whose pages are all in memory; returns the paths.
 
     ``provenance`` (:func:`difftsr_ocr.provenance.run_provenance`) goes into the results' metadata.
+    Long documents are written page by page instead (:mod:`difftsr_ocr.pageparts`).
     """
+    from difftsr_ocr.export import report_section
+    from difftsr_ocr.imageio import save_pages
+
+    paths = output_paths(source, len(results), output_dir, formats, stem)
+    save_pages(((r.image, r.original) for r in results), paths["image"][0])
+    if "preview" in formats:
+        for result, path in zip(results, paths["preview"], strict=True):
+            write_preview(result, path)
+    sections = [report_section(item) for r in results for item in r.report_items] if "report" in formats else []
+    write_documents(source, paths, formats, [r.page for r in results], sections, provenance)
+    return [path for group in paths.values() for path in group]
+
+
+def write_preview(result: PageResult, path: Path) -> None:
+    """The before/after picture of one page."""
+    from difftsr_ocr.export import before_after_preview
+    from difftsr_ocr.imageio import page_from_array, save_like
+
+    preview = before_after_preview(result.original.pixels, result.image, result.page)
+    save_like(preview, page_from_array(preview), path)
+
+
+def write_documents(
+    source: Path,
+    paths: Mapping[str, list[Path]],
+    formats: tuple[str, ...],
+    pages: list[Page],
+    report_sections: list[str],
+    provenance: Mapping[str, Any] | None = None,
+) -> None:
+    """The results formats (JSON, hOCR, ALTO, text, report) of one input, from its pages' results."""
     from difftsr_ocr.export import (
-        before_after_preview,
-        disagreement_report,
         document_to_alto,
         document_to_hocr,
         document_to_json,
         document_to_text,
+        report_from_sections,
     )
-    from difftsr_ocr.imageio import page_from_array, save_like, save_pages
 
-    paths = output_paths(source, len(results), output_dir, formats, stem)
-    save_pages([r.image for r in results], [r.original for r in results], paths["image"][0])
-    document = results_document(source, results, provenance)
+    document = results_document(source, pages, provenance)
     renderers: dict[str, Callable[[], str]] = {
         "json": lambda: document_to_json(document),
         "hocr": lambda: document_to_hocr(document),
         "alto": lambda: document_to_alto(document),
         "txt": lambda: document_to_text(document),
-        "report": lambda: disagreement_report([item for r in results for item in r.report_items]),
+        "report": lambda: report_from_sections(report_sections),
     }
     for name in formats:
-        if name == "preview":
-            for result, path in zip(results, paths[name], strict=True):
-                preview = before_after_preview(result.original.pixels, result.image, result.page)
-                save_like(preview, page_from_array(preview), path)
-        else:
+        if name != "preview":
             atomic_write(paths[name][0], renderers[name]())
-    return [path for group in paths.values() for path in group]

@@ -8,7 +8,7 @@ concrete classes.
 A page runs in three phases so that batch jobs can pool the crops of many pages into
 full restorer batches: :meth:`Pipeline.prepare` (detection, rectification, reading the
 original), :meth:`Pipeline.restore` (all chunks of all given pages in one restorer call,
-then reading the restored crops), :meth:`Pipeline.finish` (gate, composite, merge).
+then reading each page's restored crops on their own), :meth:`Pipeline.finish` (gate, composite, merge).
 """
 
 from __future__ import annotations
@@ -202,7 +202,7 @@ class Pipeline:
     # --- phase 2 -------------------------------------------------------------------------
 
     def restore(self, pages: Sequence[PreparedPage], on_progress: ProgressCallback | None = None) -> None:
-        """Restore every chunk of every line of ``pages`` in one restorer call, then read the results."""
+        """Restore every chunk of every line of ``pages`` in one restorer call, then read each page's results."""
         if self.restorer is None:
             return
         crops, seeds = self._chunk_crops(pages)
@@ -210,7 +210,8 @@ class Pipeline:
         lines = [line for page in pages for line in page.lines]
         for line, chunk_results in zip(lines, _split_by_line(results, lines), strict=True):
             _take_restoration(line, chunk_results)
-        self._read_restorations(pages, [line for line in lines if line.restored_crop is not None])
+        for page in pages:
+            self._read_restorations(page)
 
     def _chunk_crops(self, pages: Sequence[PreparedPage]) -> tuple[list[np.ndarray], list[int]]:
         """Every chunk of every line in page and line order, each with its own seed."""
@@ -222,8 +223,11 @@ class Pipeline:
                     seeds.append(crop_seed(self.config.seed, page.index, line_number, chunk_number))
         return crops, seeds
 
-    def _read_restorations(self, pages: Sequence[PreparedPage], restored: list[LineWork]) -> None:
-        with _pooled_timer(pages, "recognize"):
+    def _read_restorations(self, page: PreparedPage) -> None:
+        # Page by page: the recogniser pads a batch to its widest crop, which moves readings
+        # a little, so a page reads the same whichever pages it was restored with (or resumed after).
+        restored = [line for line in page.lines if line.restored_crop is not None]
+        with _Timer(page.timings, "recognize"):
             # Read the restoration at the original crop's size and aspect: the gate compares
             # two readings, and the recogniser resizes to its own height anyway.
             views = [_resample(line.restored_crop, line.crop.shape[1], line.crop.shape[0]) for line in restored]

@@ -15,9 +15,9 @@ import dataclasses
 import importlib.resources
 import logging
 import sys
-import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from difftsr_ocr.config import (
     RESTORER_KINDS,
@@ -28,10 +28,14 @@ from difftsr_ocr.config import (
 )
 from difftsr_ocr.errors import DifftsrError, ExitCode, printable
 from difftsr_ocr.gate import GATE_POLICIES
-from difftsr_ocr.outputs import FORMATS, check_formats, output_stem, write_outputs
-from difftsr_ocr.runtime.allocator import keep_freed_memory
+from difftsr_ocr.outputs import FORMATS, check_formats, output_stem
+from difftsr_ocr.runtime.allocator import manage_allocator
 from difftsr_ocr.samplers import LATENT_SAMPLERS
 from difftsr_ocr.version import SOFTWARE_NAME, software_version
+
+if TYPE_CHECKING:
+    from difftsr_ocr.pipeline import Pipeline
+    from difftsr_ocr.streaming import InputOutcome
 
 __all__ = ["main"]
 
@@ -90,11 +94,32 @@ def _parser() -> argparse.ArgumentParser:
         help="write the page this many times larger, restored lines at the restorer's own detail (default: 1)",
     )
     run.add_argument(
+        "--pages-per-batch",
+        type=_positive,
+        default=4,
+        help="pages whose lines are restored together; also how many are decoded ahead (default: %(default)s)",
+    )
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="redo every page, also those an interrupted run left finished beside the outputs",
+    )
+    run.add_argument(
         "--pdf-dpi", type=float, default=200.0, help="resolution PDFs are rendered at (default: %(default)s)"
     )
     run.add_argument("-v", "--verbose", action="store_true", help="log more, and show tracebacks of unexpected errors")
     parser.add_argument("--version", action="version", version=f"{SOFTWARE_NAME} {software_version()}")
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, not {text!r}")
+    return value
 
 
 def _config(args: argparse.Namespace) -> PipelineConfig:
@@ -139,36 +164,51 @@ class _Row:
     confidence: float = 0.0
     seconds: float = 0.0
     error: str = ""
+    # Pages an earlier, interrupted run had finished.
+    reused: int = 0
 
 
-def _process(pipeline: object, source: Path, args: argparse.Namespace, formats: tuple[str, ...]) -> _Row:
+def _row(outcome: InputOutcome, verbose: bool) -> tuple[_Row, int]:
+    """The summary row of one input, and its exit code (0: it succeeded)."""
+    row = _Row(printable(outcome.task.source.name), seconds=outcome.seconds, reused=len(outcome.reused))
+    error = outcome.error
+    if isinstance(error, DifftsrError):
+        row.error = str(error)
+        return row, int(error.exit_code)
+    if error is not None:
+        if verbose:
+            logging.error("unexpected error on %s", outcome.task.source, exc_info=error)
+        row.error = printable(f"unexpected {type(error).__name__}: {error} (run with -v for details)")
+        return row, 1
+    row.pages = len(outcome.pages)
+    lines = [line for page in outcome.pages for line in page.lines]
+    row.lines = len(lines)
+    counts = [page.counts() for page in outcome.pages]
+    row.restored = sum(c["restored"] for c in counts)
+    row.kept = sum(c["kept_original"] for c in counts)
+    row.flagged = sum(c["flagged"] for c in counts)
+    row.confidence = sum(line.confidence for line in lines) / len(lines) if lines else 0.0
+    return row, 0
+
+
+def _process(
+    pipeline: Pipeline, inputs: list[Path], args: argparse.Namespace, formats: tuple[str, ...]
+) -> Iterator[InputOutcome]:
+    """Each input's outcome as it is written, with one progress bar following the restorer."""
     from tqdm import tqdm
 
-    from difftsr_ocr.imageio import load_pages
-    from difftsr_ocr.provenance import run_provenance
+    from difftsr_ocr.streaming import InputTask, StreamSettings, process_inputs
 
-    row = _Row(printable(source.name))
-    started = time.perf_counter()
-    pages = load_pages(source, max_pixels=pipeline.config.max_image_pixels, pdf_dpi=args.pdf_dpi)
-    with tqdm(desc=f"restoring {printable(source.name)}", unit="step", delay=1.0, leave=False, file=sys.stderr) as bar:
+    settings = StreamSettings(formats, args.pdf_dpi, args.pages_per_batch, reuse_pages=not args.force)
+    tasks = [InputTask(source, args.output, source.stem) for source in inputs]
+    with tqdm(desc="restoring", unit="step", delay=1.0, leave=False, file=sys.stderr) as bar:
 
         def progress(state: object) -> None:
             bar.total = state.total
             bar.n = state.done
             bar.refresh()
 
-        results = pipeline.process(pages, on_progress=progress)
-    write_outputs(source, results, args.output, formats, provenance=run_provenance(pipeline))
-    row.pages = len(results)
-    lines = [line for result in results for line in result.page.lines]
-    row.lines = len(lines)
-    counts = [result.page.counts() for result in results]
-    row.restored = sum(c["restored"] for c in counts)
-    row.kept = sum(c["kept_original"] for c in counts)
-    row.flagged = sum(c["flagged"] for c in counts)
-    row.confidence = sum(line.confidence for line in lines) / len(lines) if lines else 0.0
-    row.seconds = time.perf_counter() - started
-    return row
+        yield from process_inputs(pipeline, tasks, settings, on_progress=progress)
 
 
 def _distinct_outputs(inputs: list[Path], output: Path) -> list[Path]:
@@ -197,6 +237,8 @@ def _print_summary(rows: list[_Row]) -> None:
     print(f"{'input':<{width}}  pages  lines  restored  kept  flagged  mean conf  seconds  status")
     for r in rows:
         status = f"FAILED: {r.error}" if r.error else "ok"
+        if r.reused:
+            status += f" ({r.reused} page(s) from an interrupted run)"
         print(
             f"{r.name:<{width}}  {r.pages:>5}  {r.lines:>5}  {r.restored:>8}  {r.kept:>4}  {r.flagged:>7}"
             f"  {r.confidence:>9.3f}  {r.seconds:>7.1f}  {status}"
@@ -208,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr
     )
-    keep_freed_memory()
+    manage_allocator()
     inputs = list(args.inputs)
     if args.sample:
         inputs.append(Path(str(importlib.resources.files("difftsr_ocr") / "samples" / "degraded_page.png")))
@@ -226,22 +268,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(error.exit_code)
 
     rows, worst = [], 0
-    for source in inputs:
-        try:
-            rows.append(_process(pipeline, source, args, formats))
-        except DifftsrError as error:
-            rows.append(_Row(printable(source.name), error=str(error)))
-            worst = max(worst, int(error.exit_code))
-        except Exception as error:  # one unexpected failure must not lose the other inputs
-            if args.verbose:
-                logging.exception("unexpected error on %s", source)
-            rows.append(
-                _Row(
-                    printable(source.name),
-                    error=printable(f"unexpected {type(error).__name__}: {error} (run with -v for details)"),
-                )
-            )
-            worst = max(worst, 1)
+    for outcome in _process(pipeline, inputs, args, formats):
+        row, code = _row(outcome, args.verbose)
+        rows.append(row)
+        worst = max(worst, code)
     _print_summary(rows)
     print(f"outputs in {args.output}")
     failed = [r for r in rows if r.error]

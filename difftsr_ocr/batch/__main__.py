@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from difftsr_ocr.errors import DifftsrError
-from difftsr_ocr.runtime.allocator import keep_freed_memory
+from difftsr_ocr.runtime.allocator import manage_allocator
 
 __all__ = ["main"]
 
@@ -56,7 +56,9 @@ def _progress(record: dict[str, Any]) -> None:
     if record["status"] == "failed":
         print(f"  failed   {name}: {record['error']}", flush=True)
     else:
-        print(f"  {record['status']:<8} {name}  pages {record.get('pages', 0)}", flush=True)
+        reused = len(record.get("pages_reused", []))
+        note = f" ({reused} from an interrupted run)" if reused and record["status"] == "ok" else ""
+        print(f"  {record['status']:<8} {name}  pages {record.get('pages', 0)}{note}", flush=True)
 
 
 def _print_summary(summary: Any) -> None:
@@ -73,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr
     )
-    keep_freed_memory()
+    manage_allocator()
     from difftsr_ocr.batch.job import load_job
     from difftsr_ocr.batch.runner import run_job
 

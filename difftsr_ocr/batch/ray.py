@@ -43,10 +43,10 @@ class BatchWorker:
     ) -> None:
         from difftsr_ocr.config import config_from_dict
         from difftsr_ocr.pipeline import build_pipeline
-        from difftsr_ocr.runtime.allocator import keep_freed_memory
+        from difftsr_ocr.runtime.allocator import manage_allocator
 
         os.environ["HOME"] = home
-        keep_freed_memory()
+        manage_allocator()
 
         self.formats, self.pdf_dpi, self.pages_per_batch = formats, pdf_dpi, pages_per_batch
         self.error: Exception | None = None
@@ -67,12 +67,15 @@ class BatchWorker:
             )
         return None
 
-    def run(self, items: list[WorkItem]) -> list[dict[str, Any]]:
+    def run(self, items: list[WorkItem], force: bool = False) -> list[dict[str, Any]]:
+        """``force`` redoes the pages an interrupted run left finished (a retried group keeps its own)."""
         from difftsr_ocr.batch.worker import failure_record, run_items
 
         records: list[dict[str, Any]] = []
         try:
-            records.extend(run_items(self.pipeline, items, self.formats, self.pdf_dpi, self.pages_per_batch))
+            records.extend(
+                run_items(self.pipeline, items, self.formats, self.pdf_dpi, self.pages_per_batch, reuse_pages=not force)
+            )
         except Exception as error:  # never escape: one raising task aborts the whole pool
             done = {record["input"] for record in records}
             records.extend(failure_record(item, error) for item in items if item.key not in done)
@@ -89,7 +92,7 @@ def _groups(items: Sequence[WorkItem], size: int) -> list[list[WorkItem]]:
 
 
 def run_ray(
-    job: Job, items: Sequence[WorkItem], worker_class: type[BatchWorker] = BatchWorker
+    job: Job, items: Sequence[WorkItem], force: bool = False, worker_class: type[BatchWorker] = BatchWorker
 ) -> Iterator[dict[str, Any]]:
     """One manifest record per input, as each group of inputs comes back from the actors."""
     try:
@@ -137,7 +140,8 @@ def run_ray(
             while waiting and idle:
                 group, attempt = waiting.pop(0)
                 worker = idle.pop()
-                running[worker.run.remote(group)] = (group, attempt, worker)
+                # A retry reuses the pages the dead worker finished: this run made them.
+                running[worker.run.remote(group, force and attempt == 1)] = (group, attempt, worker)
             (done,), _ = ray.wait(list(running), num_returns=1)
             group, attempt, worker = running.pop(done)
             try:

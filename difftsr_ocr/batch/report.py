@@ -35,10 +35,11 @@ _STYLE = (
 
 def _thumbnail(path: Path, pdf_dpi: float) -> str:
     """An <img> of the first page of ``path``, or a note why there is none."""
-    from difftsr_ocr.imageio import load_pages
+    from difftsr_ocr.imageio import iter_pages
 
     try:
-        pixels = load_pages(path, pdf_dpi=min(pdf_dpi, 50.0))[0].pixels
+        _, first = next(iter_pages(path, pdf_dpi=min(pdf_dpi, 50.0), wanted={0}))
+        pixels = first.pixels
     except Exception as error:  # a thumbnail must never cost the report
         logger.warning("no thumbnail for %s: %s", path, error)
         return "<em>no image</em>"

@@ -86,7 +86,7 @@ def _stale(
     return None
 
 
-def _executor(job: Job) -> Callable[[Job, Sequence[WorkItem]], Iterator[dict[str, Any]]]:
+def _executor(job: Job) -> Callable[[Job, Sequence[WorkItem], bool], Iterator[dict[str, Any]]]:
     if job.executor.kind == "ray":
         from difftsr_ocr.batch.ray import run_ray
 
@@ -118,7 +118,7 @@ def run_job(job: Job, on_record: Callable[[dict[str, Any]], None] | None = None,
         for entry in skipped:
             record(entry)
         if todo:
-            for entry in _executor(job)(job, todo):
+            for entry in _executor(job)(job, todo, force):
                 record(entry)
     summary.seconds = time.perf_counter() - started
     return summary

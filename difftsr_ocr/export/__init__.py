@@ -25,6 +25,8 @@ __all__ = [
     "document_to_json",
     "document_to_text",
     "page_to_alto",
+    "report_from_sections",
+    "report_section",
 ]
 
 _HOMES = {
@@ -38,6 +40,8 @@ _HOMES = {
     "document_to_json": "difftsr_ocr.export.json",
     "document_to_text": "difftsr_ocr.export.text",
     "page_to_alto": "difftsr_ocr.export.alto",
+    "report_from_sections": "difftsr_ocr.export.report",
+    "report_section": "difftsr_ocr.export.report",
 }
 
 

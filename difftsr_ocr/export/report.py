@@ -20,7 +20,7 @@ import numpy as np
 from difftsr_ocr.errors import InputImageError
 from difftsr_ocr.export.preview import DECISION_COLOURS, ReportItem
 
-__all__ = ["CARD_STYLE", "disagreement_report", "line_card", "png_data_uri"]
+__all__ = ["CARD_STYLE", "disagreement_report", "line_card", "png_data_uri", "report_from_sections", "report_section"]
 
 _READING_LABELS = {
     "ocr_original": "OCR on original",
@@ -55,12 +55,21 @@ _SLIDE = "this.parentNode.style.setProperty('--cut', this.value + '%')"
 
 def disagreement_report(items: Sequence[ReportItem], title: str = "difftsr-ocr: lines to review") -> str:
     """A self-contained HTML page (no external files) showing each item's crops and readings."""
-    sections = [line_card(item, f"Page {item.page_index + 1}, line {item.line_index + 1}") for item in items]
+    return report_from_sections([report_section(item) for item in items], title)
+
+
+def report_section(item: ReportItem) -> str:
+    """One item's card in the report, headed by its page and line."""
+    return line_card(item, f"Page {item.page_index + 1}, line {item.line_index + 1}")
+
+
+def report_from_sections(sections: Sequence[str], title: str = "difftsr-ocr: lines to review") -> str:
+    """The report page around cards made by :func:`report_section` (a long document's, made page by page)."""
     body = "\n".join(sections) if sections else "<p>No flagged lines.</p>"
     return (
         '<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n'
         f"<title>{escape(title)}</title>\n<style>body {{ font-family: sans-serif; margin: 1.5em; }}{CARD_STYLE}</style>"
-        f"\n</head>\n<body>\n<h1>{escape(title)}</h1>\n<p>{len(items)} line(s).</p>\n{body}\n</body>\n</html>\n"
+        f"\n</head>\n<body>\n<h1>{escape(title)}</h1>\n<p>{len(sections)} line(s).</p>\n{body}\n</body>\n</html>\n"
     )
 
 

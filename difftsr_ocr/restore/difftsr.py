@@ -28,6 +28,7 @@ from difftsr_ocr.models.text_prior import ids_to_text, predict_text_prior
 from difftsr_ocr.models.transocr import TransOCR
 from difftsr_ocr.restore.base import ProgressCallback, RestoredCrop, RestoreProgress, normalize_crop
 from difftsr_ocr.restore.sampling import SamplingConfig, SeededNoise, StepCallback, StepState, joint_denoise
+from difftsr_ocr.runtime.allocator import reusing_freed_memory
 from difftsr_ocr.weights import (
     DIFFTSR_WEIGHTS,
     TRANSOCR_WEIGHTS,
@@ -223,6 +224,19 @@ class DiffTSRRestorer:
             else:
                 valid.append((index, normalized))
 
+        # Hundreds of network calls in a row: freed activations are reused instead of faulted
+        # in again (where the application chose so, see runtime/allocator.py).
+        with reusing_freed_memory():
+            self._restore_in_batches(valid, seeds, results, on_progress)
+        return [result for result in results if result is not None]
+
+    def _restore_in_batches(
+        self,
+        valid: list[tuple[int, np.ndarray]],
+        seeds: list[int],
+        results: list[RestoredCrop | None],
+        on_progress: ProgressCallback | None,
+    ) -> None:
         steps = self.config.sampling.steps
         size = self.batch_size() if valid else 1
         done_steps = 0
@@ -250,7 +264,6 @@ class DiffTSRRestorer:
                 results[index] = result
             done_steps += steps
             pending = rest
-        return [result for result in results if result is not None]
 
     def _release_device_memory(self) -> None:
         if self.device.type == "cuda":

@@ -1,33 +1,50 @@
 """Process-wide allocator settings that only an application may choose.
 
-glibc serves every large allocation (each activation tensor of the U-Net and the VAE)
-with a fresh ``mmap`` and hands it back with ``munmap`` when the tensor is freed, so
-each network call faults its working set in again, 4 KiB at a time: about a million
-page faults (4 GB of zeroed pages) per VAE pass at batch 4. :func:`keep_freed_memory`
-serves large blocks from the heap instead, where a freed block is reused by the next
-call. A heap that is never given back would let a long run's memory creep up page after
-page, so :func:`release_freed_memory` hands the free heap back to the system; the
-front-ends call it between pages, where the faults it costs are paid once per page
-instead of once per network call. Both are process-wide choices: the library never
-makes them; the command line, the batch runner, its workers and the service do.
+Two costs pull the glibc allocator in opposite directions:
+
+- **Memory that creeps.** glibc serves a freed block from its heap again but rarely
+  returns heap memory, and after the first large buffer is freed it raises its own
+  threshold for serving buffers with their own memory maps (up to 32 MiB). Page images
+  and detection feature maps (1-30 MiB each) then come from a heap that only grows, and a
+  500-page run peaks far above a 5-page one. A fixed 1 MiB threshold keeps every large
+  buffer in its own map, returned when freed.
+- **Page faults in the restorer.** That same policy hands every activation tensor of the
+  U-Net and the VAE a fresh map, so each network call faults its working set in again,
+  4 KiB at a time: about a million faults (4 GB of zeroed pages) per VAE pass at batch 4,
+  a quarter of the CPU time. Served from the heap, a freed activation is reused by the
+  next call.
+
+:func:`manage_allocator` (called once by the command line, the batch runner, its workers
+and the service) takes the first policy for the process; :func:`reusing_freed_memory`
+switches to the second around a restorer call and gives the heap back after it. The
+library never changes the allocator on its own: without :func:`manage_allocator` the
+context manager does nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import functools
 import logging
 import sys
+from collections.abc import Iterator
 
-__all__ = ["keep_freed_memory", "release_freed_memory"]
+__all__ = ["manage_allocator", "reusing_freed_memory"]
 
 logger = logging.getLogger(__name__)
 
-# mallopt parameters (malloc.h).
+# mallopt parameters (malloc.h) and glibc's defaults for the two we switch back.
 _M_TRIM_THRESHOLD = -1
-_M_TOP_PAD = -2
+_M_MMAP_THRESHOLD = -3
 _M_MMAP_MAX = -4
+_DEFAULT_TRIM_THRESHOLD = 128 * 1024
+_DEFAULT_MMAP_MAX = 65536
+_LARGE_BUFFER = 1 << 20
+_KEEP_HEAP = 1 << 30
+
+_managed: list[bool] = []
 
 
 @functools.cache
@@ -45,27 +62,32 @@ def _glibc() -> ctypes.CDLL | None:
     return libc
 
 
-@functools.cache
-def keep_freed_memory() -> bool:
-    """Ask glibc to reuse freed memory instead of returning it to the system; True if it took.
+def _set(libc: ctypes.CDLL, *settings: tuple[int, int]) -> bool:
+    return all(libc.mallopt(parameter, value) == 1 for parameter, value in settings)
 
-    No ``mmap`` for large blocks (they come from the heap, and go back to it), no trimming
-    of the heap's top below 1 GiB, and 64 MiB of slack per heap growth: memory freed by
-    one network call is reused by the next. Pair it with :func:`release_freed_memory`
-    between units of work. A no-op elsewhere than Linux with glibc.
-    """
+
+def manage_allocator() -> bool:
+    """Buffers of 1 MiB or more in their own maps, returned when freed; True where glibc took it."""
     libc = _glibc()
-    if libc is None:
+    if libc is None or _managed:
+        return bool(_managed)
+    if not _set(libc, (_M_MMAP_THRESHOLD, _LARGE_BUFFER)):
+        logger.info("glibc refused the allocator settings; its defaults stay")
         return False
-    settings = ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 1 << 30), (_M_TOP_PAD, 64 << 20))
-    applied = all(libc.mallopt(parameter, value) == 1 for parameter, value in settings)
-    if not applied:
-        logger.info("glibc refused the allocator settings; freed memory goes back to the system")
-    return applied
+    _managed.append(True)
+    return True
 
 
-def release_freed_memory() -> None:
-    """Give the heap's free memory back to the system (glibc ``malloc_trim``); a no-op elsewhere."""
+@contextlib.contextmanager
+def reusing_freed_memory() -> Iterator[None]:
+    """Within the block, large blocks come from the heap and are reused; after it the heap goes back."""
     libc = _glibc()
-    if libc is not None:
+    if libc is None or not _managed:
+        yield
+        return
+    _set(libc, (_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, _KEEP_HEAP))
+    try:
+        yield
+    finally:
+        _set(libc, (_M_MMAP_MAX, _DEFAULT_MMAP_MAX), (_M_TRIM_THRESHOLD, _DEFAULT_TRIM_THRESHOLD))
         libc.malloc_trim(0)

@@ -55,11 +55,11 @@ class RestoreDeployment:
 
     def __init__(self, config: dict[str, Any], settings: dict[str, Any], home: str) -> None:
         from difftsr_ocr.pipeline import build_pipeline
-        from difftsr_ocr.runtime.allocator import keep_freed_memory
+        from difftsr_ocr.runtime.allocator import manage_allocator
 
         # Ray started with a private HOME; weights under ~/.cache are found under the user's.
         os.environ["HOME"] = home
-        keep_freed_memory()
+        manage_allocator()
         service_settings = ServiceSettings(**settings)
         pipeline = build_pipeline(config_from_dict(config, source="service config"))
         self.service = RestoreService(pipeline, self.restore_pooled, service_settings)

@@ -143,7 +143,7 @@ class RestoreService:
         from difftsr_ocr.provenance import run_provenance
 
         _, result = self._run_page(body, media_type, name, page)
-        document = results_document(name, [result], run_provenance(self.pipeline))
+        document = results_document(name, [result.page], run_provenance(self.pipeline))
         return {
             "result": json.loads(document_to_json(document)),
             "image": base64.b64encode(_png(result.image)).decode("ascii"),
@@ -185,7 +185,7 @@ class RestoreService:
 
 def _decode_page(body: bytes, media_type: str, name: str, page: int, max_pixels: int, settings: ServiceSettings) -> Any:
     """The ``page``-th page (1-based) of an uploaded image or PDF, checked as the command line checks files."""
-    from difftsr_ocr.imageio import load_pages
+    from difftsr_ocr.imageio import iter_pages, page_count
 
     if not body:
         raise InputImageError(f"{name}: the request body is empty; send the image or PDF itself")
@@ -194,15 +194,16 @@ def _decode_page(body: bytes, media_type: str, name: str, page: int, max_pixels:
         path = Path(folder) / f"upload{PAGE_MEDIA_TYPES[media_type]}"
         path.write_bytes(body)
         try:
-            pages = load_pages(path, max_pixels=max_pixels, pdf_dpi=settings.pdf_dpi, pdf_page=page if pdf else None)
+            count = page_count(path, max_pixels)
+            if not 1 <= page <= count:
+                raise InputImageError(f"{name}: has {count} page(s); page {page} asked for")
+            # Only the page asked for is decoded: a service asked for one page need not render a thousand.
+            chosen = next(image for _, image in iter_pages(path, max_pixels, settings.pdf_dpi, wanted={page - 1}))
         except InputImageError as error:
             # The message names our temporary file; the client knows its upload by its own name.
             raise InputImageError(str(error).replace(str(path), name)) from None
-    if pdf:
-        return dataclasses.replace(pages[0], source=f"{name}#page={page}" if page > 1 else name)
-    if not 1 <= page <= len(pages):
-        raise InputImageError(f"{name}: has {len(pages)} page(s); page {page} asked for")
-    return dataclasses.replace(pages[page - 1], source=name if len(pages) == 1 else f"{name}#page={page}")
+    single = page == 1 if pdf else count == 1
+    return dataclasses.replace(chosen, source=name if single else f"{name}#page={page}")
 
 
 def _decode_crop(item: object, number: int, max_pixels: int) -> np.ndarray:

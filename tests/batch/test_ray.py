@@ -40,13 +40,13 @@ class _DyingWorker(BatchWorker):
     marker = ""
     poison = ""
 
-    def run(self, items: list[WorkItem]) -> list[dict]:
+    def run(self, items: list[WorkItem], force: bool = False) -> list[dict]:
         if self.poison and any(item.source.name == self.poison for item in items):
             os._exit(1)
         if self.marker and not Path(self.marker).exists():
             Path(self.marker).touch()
             os._exit(1)
-        return super().run(items)
+        return super().run(items, force)
 
 
 # Ray workers cannot import this test module: send the class itself.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -10,7 +11,17 @@ import pytest
 from PIL import Image, ImageCms, JpegImagePlugin
 
 from difftsr_ocr.errors import InputImageError
-from difftsr_ocr.imageio import load_image, load_pages, page_from_array, save_like, save_pages
+from difftsr_ocr.imageio import (
+    iter_pages,
+    load_image,
+    load_pages,
+    page_count,
+    page_from_array,
+    page_from_header,
+    page_header,
+    save_like,
+    save_pages,
+)
 
 
 def _gradient(width: int = 60, height: int = 40) -> np.ndarray:
@@ -141,6 +152,31 @@ def test_every_page_of_a_tiff_is_checked_against_the_limit(tmp_path: Path) -> No
         load_pages(path, max_pixels=10_000)
 
 
+def test_pages_are_decoded_one_at_a_time_and_only_those_wanted(tmp_path: Path) -> None:
+    tiff = tmp_path / "pages.tiff"
+    _tiff(tiff, [(60, 40), (70, 40), (80, 40)])
+    pdf = tmp_path / "pages.pdf"
+    frames = [Image.fromarray(_gradient(width, 40)) for width in (60, 70, 80)]
+    frames[0].save(pdf, save_all=True, append_images=frames[1:], resolution=72.0)
+    for path in (tiff, pdf):
+        assert page_count(path) == 3
+        pages = iter_pages(path, pdf_dpi=72.0, wanted={0, 2})
+        assert [(index, page.pixels.shape[1]) for index, page in pages] == [(0, 60), (2, 80)]
+        assert [page.source for page in load_pages(path, pdf_dpi=72.0)][1].endswith("#page=2")
+
+
+def test_a_page_header_writes_back_like_its_page(tmp_path: Path) -> None:
+    source = tmp_path / "scan.tif"
+    Image.fromarray(_gradient()).save(source, compression="tiff_lzw", dpi=(150, 150), icc_profile=b"fake profile")
+    page = load_image(source)
+    larger = np.repeat(np.repeat(page.pixels, 2, axis=0), 2, axis=1)
+    header = json.loads(json.dumps(page_header(page, larger)))
+    again = page_from_header(header, larger, page.alpha)
+    for like, target in ((page, tmp_path / "direct.tif"), (again, tmp_path / "header.tif")):
+        save_like(larger, like, target)
+    assert (tmp_path / "direct.tif").read_bytes() == (tmp_path / "header.tif").read_bytes()
+
+
 def test_a_damaged_later_page_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / "pages.tiff"
     _tiff(path, [(60, 40), (60, 40), (60, 40)])
@@ -188,7 +224,7 @@ def test_a_bilevel_g4_scan_stays_bilevel_g4_and_undithered(tmp_path: Path) -> No
     first.save(source, compression="group4", save_all=True, append_images=[second], dpi=(300, 300))
     pages = load_pages(source)
     target = tmp_path / "out.tif"
-    save_pages([page.pixels for page in pages], pages, target)
+    save_pages(((page.pixels, page) for page in pages), target)
     with Image.open(target) as written:
         assert written.n_frames == 2
         for number in range(2):
