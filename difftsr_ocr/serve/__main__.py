@@ -92,7 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from difftsr_ocr.serve.deployment import Placement, start_service
         from difftsr_ocr.serve.service import ServiceSettings
     except ImportError as error:
-        print(f"error: the service needs Ray Serve ({error.name} is missing); pip install 'difftsr-ocr[serve]'")
+        print(
+            f"error: the service needs Ray Serve ({error.name} is missing); pip install 'difftsr-ocr[serve]'",
+            file=sys.stderr,
+        )
         return int(ExitCode.bad_args)
     stop = threading.Event()
     # A service manager stops with SIGTERM: shut down as cleanly as on Ctrl-C.
