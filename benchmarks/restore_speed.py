@@ -139,7 +139,7 @@ def measure(
     with torch.inference_mode():
         decode(z_lr / networks.config.vae.scale_factor)
         decode_s = _timed(lambda: decode(z_lr / networks.config.vae.scale_factor), device, 2)
-    result = {
+    return {
         "step_s": step_s,
         "prior_s": prior_s,
         "encode_s": encode_s,
@@ -147,13 +147,12 @@ def measure(
         "tflops": flops / step_s / 1e12,
         "peak_gb": _peak_memory_gb(device),
     }
-    for sampler, count in SAMPLER_STEPS.items():
-        result[f"crops_per_s_{sampler}"] = batch / (prior_s + encode_s + count * step_s + decode_s)
-    return result
 
 
-# Steps (= U-Net calls) per crop of each sampler; set in main from --solver-steps.
-SAMPLER_STEPS: dict[str, int] = {}
+def crops_per_second(figures: dict[str, float], batch: int, steps: int) -> float:
+    """Crops per second of a whole restoration taking ``steps`` joint steps (one U-Net call each)."""
+    whole = figures["prior_s"] + figures["encode_s"] + steps * figures["step_s"] + figures["decode_s"]
+    return batch / whole
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,9 +212,7 @@ def main() -> None:
     compile_modes = args.compile or (["off", "on"] if on_gpu else ["off"])
     if args.threads:
         torch.set_num_threads(args.threads)
-    SAMPLER_STEPS.update(
-        {sampler: OFFICIAL_STEPS if sampler == "ddim" else args.solver_steps for sampler in LATENT_SAMPLERS}
-    )
+    sampler_steps = {sampler: OFFICIAL_STEPS if sampler == "ddim" else args.solver_steps for sampler in LATENT_SAMPLERS}
 
     config = load_difftsr_config(args.config) if args.config else DiffTSRConfig()
     generator = torch.Generator().manual_seed(0)
@@ -226,7 +223,7 @@ def main() -> None:
     gpu = torch.cuda.get_device_name(device) if on_gpu else f"CPU, {torch.get_num_threads()} threads"
     peak = _bf16_peak(device, args.peak_tflops)
     print(f"device: {gpu}; torch {torch.__version__}; loop: {'general=False' if args.refine_text else 'general=True'}")
-    print("U-Net calls per crop: " + ", ".join(f"{name} {count}" for name, count in SAMPLER_STEPS.items()))
+    print("U-Net calls per crop: " + ", ".join(f"{name} {count}" for name, count in sampler_steps.items()))
 
     rows = [Row("default-conv", "fp32", 1, default_convolutions=True)]
     rows += [
@@ -242,7 +239,7 @@ def main() -> None:
             if figures is not None:
                 rounds[row].append(figures)
 
-    sampler_columns = "".join(f"{'crops/s ' + name:>18}" for name in SAMPLER_STEPS)
+    sampler_columns = "".join(f"{'crops/s ' + name:>18}" for name in sampler_steps)
     print(
         f"{'path':<13}{'precision':<10}{'batch':>6}{'s/step':>9}{'prior s':>9}{'enc s':>8}{'dec s':>8}"
         f"{sampler_columns}{'TFLOP/s':>9}{'% peak':>8}{'peak GB':>9}"
@@ -256,7 +253,7 @@ def main() -> None:
         print(
             f"{row.label:<13}{row.precision:<10}{row.batch:>6}{result['step_s']:>9.3f}{result['prior_s']:>9.2f}"
             f"{result['encode_s']:>8.2f}{result['decode_s']:>8.2f}"
-            + "".join(f"{result[f'crops_per_s_{name}']:>18.4f}" for name in SAMPLER_STEPS)
+            + "".join(f"{crops_per_second(result, row.batch, count):>18.4f}" for count in sampler_steps.values())
             + f"{result['tflops']:>9.1f}{share}{result['peak_gb']:>9.2f}"
         )
 

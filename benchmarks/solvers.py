@@ -19,13 +19,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from difftsr_ocr.evaluation.analytic_diffusion import GaussianData, integrate
+from difftsr_ocr.evaluation.analytic_diffusion import GaussianData, ode_error
 from difftsr_ocr.models.config import load_difftsr_config
 from difftsr_ocr.models.difftsr import build_difftsr_networks
-from difftsr_ocr.restore.sampling import SamplingConfig, SeededNoise, build_latent_sampler, joint_denoise
+from difftsr_ocr.restore.sampling import SamplingConfig, SeededNoise, joint_denoise
 from difftsr_ocr.samplers import LATENT_SAMPLERS
 from difftsr_ocr.samplers.schedules import linear_gaussian_schedule
 from difftsr_ocr.weights import load_difftsr_weights
@@ -35,16 +34,7 @@ REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "tiny
 
 def analytic_table(steps: list[int]) -> dict[str, list[float]]:
     data = GaussianData.random(linear_gaussian_schedule().alphas_cumprod_float64.numpy())
-    start = data.noised(999)
-    exact = data.flow(start, 999, 0)
-    table = {}
-    for sampler in LATENT_SAMPLERS:
-        errors = []
-        for count in steps:
-            solver = build_latent_sampler(SamplingConfig(sampler=sampler, steps=count, eta=0.0))
-            errors.append(float(np.abs(integrate(solver, data, start) - exact).max()))
-        table[sampler] = errors
-    return table
+    return {sampler: [ode_error(data, sampler, count) for count in steps] for sampler in LATENT_SAMPLERS}
 
 
 def network_table(steps: list[int], reference_steps: int) -> tuple[dict[str, list[float]], float]:

@@ -43,14 +43,22 @@ def _read_digest_cache(path: Path) -> dict[str, Any]:
     return cached if isinstance(cached, dict) else {}
 
 
+# This process's answers: a run fingerprints the same weight files for every input, and
+# must not re-hash 4 GB each time when the cache folder cannot be written.
+_known_digests: dict[str, str] = {}
+
+
 def weight_digest(path: str | os.PathLike[str]) -> str:
     """The sha256 of a weight file, hashed once per (path, size, modification time)."""
     resolved = Path(path).expanduser().resolve()
     status = resolved.stat()
     key = f"{resolved}:{status.st_size}:{status.st_mtime_ns}"
+    if key in _known_digests:
+        return _known_digests[key]
     cache_path = _digest_cache_path()
     cached = _read_digest_cache(cache_path)
     if isinstance(cached.get(key), str):
+        _known_digests[key] = cached[key]
         return cached[key]
     digest = hashlib.sha256()
     with open(resolved, "rb") as stream:
@@ -61,7 +69,8 @@ def weight_digest(path: str | os.PathLike[str]) -> str:
         with replacing(cache_path) as partial:
             partial.write_text(json.dumps(cached, indent=1, sort_keys=True), encoding="utf-8")
     except OSError:
-        pass  # a read-only cache folder costs a re-hash next time, nothing else
+        pass  # a read-only cache folder costs a re-hash in the next process, nothing else
+    _known_digests[key] = cached[key]
     return cached[key]
 
 

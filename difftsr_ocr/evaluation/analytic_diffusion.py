@@ -7,8 +7,8 @@ s_t^2 = alpha_t^2 std^2 + sigma_t^2, not at all. A sampler fed the exact eps the
 one error left, its own discretisation error, which is what ``benchmarks/solvers.py`` and
 the tests measure (error vs steps, and the order it shows when the steps double).
 
-numpy at import, like the rest of :mod:`difftsr_ocr.evaluation`; ``integrate`` drives a
-torch sampler and imports torch when called.
+numpy at import, like the rest of :mod:`difftsr_ocr.evaluation`; ``integrate`` and
+``ode_error`` drive torch samplers and import torch when called.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 if TYPE_CHECKING:
     from difftsr_ocr.samplers.base import Sampler
 
-__all__ = ["GaussianData", "integrate"]
+__all__ = ["GaussianData", "integrate", "ode_error"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,3 +75,16 @@ def integrate(sampler: Sampler, data: GaussianData, start: np.ndarray) -> np.nda
         model_output = torch.from_numpy(data.eps(sample.double().numpy(), t)).float()
         sample = sampler.step(model_output, position, sample).prev_sample
     return sample.double().numpy()
+
+
+def ode_error(data: GaussianData, sampler: str, steps: int, start: int = 999, end: int = 0) -> float:
+    """Largest deviation of a sampler's final state from the exact ODE solution at ``end``.
+
+    The samplers all start at ``start`` (999) and end at t = 0, DDIM included (its last
+    ``alphas_prev`` is ``alphas_cumprod[0]``); eta is 0, so DDIM is an ODE solver too.
+    """
+    from difftsr_ocr.restore.sampling import SamplingConfig, build_latent_sampler
+
+    noised = data.noised(start)
+    solver = build_latent_sampler(SamplingConfig(sampler=sampler, steps=steps, eta=0.0))
+    return float(np.abs(integrate(solver, data, noised) - data.flow(noised, start, end)).max())

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import itertools
 
-import numpy as np
 import pytest
 import torch
 
-from difftsr_ocr.evaluation.analytic_diffusion import GaussianData, integrate
+from difftsr_ocr.evaluation.analytic_diffusion import GaussianData, ode_error
 from difftsr_ocr.models.config import load_difftsr_config
 from difftsr_ocr.models.difftsr import DiffTSRNetworks, build_difftsr_networks
-from difftsr_ocr.restore.sampling import SamplingConfig, SeededNoise, build_latent_sampler, joint_denoise
+from difftsr_ocr.restore.sampling import SamplingConfig, SeededNoise, joint_denoise
 from difftsr_ocr.samplers.multistep import MultistepConfig, MultistepSolver, solver_timesteps
 from difftsr_ocr.samplers.schedules import linear_gaussian_schedule
 from difftsr_ocr.weights import load_difftsr_weights
@@ -23,13 +22,6 @@ START, END = 999, 0
 @pytest.fixture(scope="module")
 def data() -> GaussianData:
     return GaussianData.random(linear_gaussian_schedule().alphas_cumprod_float64.numpy())
-
-
-def ode_error(data: GaussianData, sampler: str, steps: int) -> float:
-    """Largest deviation from the exact ODE solution at t = 0 (where DDIM ends too)."""
-    start = data.noised(START)
-    final = integrate(build_latent_sampler(SamplingConfig(sampler=sampler, steps=steps, eta=0.0)), data, start)
-    return float(np.abs(final - data.flow(start, START, END)).max())
 
 
 @pytest.mark.parametrize(("sampler", "low", "high"), [("ddim", 1.6, 2.4), ("dpmpp_2m", 3.2, 5.0), ("unipc", 5.5, 10.0)])
