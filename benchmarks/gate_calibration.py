@@ -105,8 +105,8 @@ def main() -> int:
     ratios = (-2.0, -3.5, -5.0, -6.0, -8.0, -10.0, -12.0)
     print("\nSafe gate sweep: truth changes accepted / liar's lies refused (all scripts; the other bars at default)")
     sweeps = {
-        "max_inconsistency": (3.0, 3.5, 4.0, 5.0, math.inf),
-        "max_lookalike_gain": (3.0, 4.0, 5.0, 6.0, math.inf),
+        "max_inconsistency": (3.0, 3.6, 4.0, 5.0, math.inf),
+        "max_lookalike_gain": (4.0, 5.0, 6.0, 7.0, math.inf),
     }
     for name, bars in sweeps.items():
         print(f"{'min_log_ratio':>14}" + "".join(f"{f'{name} {b:g}':>26}" for b in bars))

@@ -18,11 +18,13 @@ changed reading has to answer to four witnesses (:func:`weigh_evidence`):
    explain, also where the recogniser cannot tell the two apart (a diacritic, a case
    change) (``inconsistency``, :mod:`difftsr_ocr.consistency`);
 4. the look-alikes: a restorer that goes wrong draws a glyph of a similar pair (秦 for
-   泰). Each changed character is swapped for the look-alikes the restored crop itself
-   ranks next; when the original crop supports one of those readings clearly better
-   than the restored one, the restoration picked the wrong glyph of the pair
-   (``lookalike_gain``). Witness 1 alone cannot say this: on a badly degraded line every
-   reading is unlikely, the right one and the look-alike alike.
+   泰), or the same letter with an accent or in the other case (É for E). Each changed
+   character is swapped for the look-alikes the restored crop itself ranks next and for
+   its own letter variants; when the original crop supports one of those readings
+   clearly better than the restored one, the restoration picked the wrong glyph of the
+   pair (``lookalike_gain``). Witness 1 alone cannot say this: on a badly degraded line
+   every reading is unlikely, the right one and the look-alike alike, and its mean over
+   the changed characters lets one lie ride along with several true corrections.
 
 Policies:
 
@@ -48,6 +50,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import unicodedata
 
 import numpy as np
 
@@ -56,7 +59,15 @@ from difftsr_ocr.merge import edit_distance, reading_key, same_reading
 from difftsr_ocr.recognize.ctc import CTCFrames
 from difftsr_ocr.results import Evidence, Reading
 
-__all__ = ["GATE_POLICIES", "LOG_RATIO_FLOOR", "GateConfig", "GateDecision", "decide", "weigh_evidence"]
+__all__ = [
+    "GATE_POLICIES",
+    "LOG_RATIO_FLOOR",
+    "GateConfig",
+    "GateDecision",
+    "decide",
+    "letter_variants",
+    "weigh_evidence",
+]
 
 # Look-alikes tried per changed character: the restored crop's next-ranked classes there.
 LOOKALIKES = 5
@@ -75,10 +86,10 @@ class GateConfig:
     confidence_tolerance: float = 0.01
     # Changed readings: the four witnesses' bars, calibrated with
     # benchmarks/gate_calibration.py (README, "What the trust gate lets through").
-    min_log_ratio: float = -8.0
+    min_log_ratio: float = -10.0
     max_restored_log_ratio: float = -2.0
-    max_inconsistency: float = 3.5
-    max_lookalike_gain: float = 5.0
+    max_inconsistency: float = 3.6
+    max_lookalike_gain: float = 6.0
     # With an independent second reader agreeing (the TDM transcript), the original
     # pixels need only not rule the reading out flatly.
     confirmed_min_log_ratio: float = -12.0
@@ -161,14 +172,28 @@ def weigh_evidence(
     )
 
 
+def letter_variants(char: str) -> list[str]:
+    """The same letter with its diacritics dropped and its case swapped: ``É`` gives ``E``, ``é``, ``e``.
+
+    A restored crop draws its accent or capital crisply, so the recogniser ranks other
+    accented or capital forms next, not the plain letter; yet adding an accent or
+    changing a case is the lie a degraded line shows least (the mark is a few pixels).
+    The original crop must not prefer the plain form.
+    """
+    bare = "".join(part for part in unicodedata.normalize("NFD", char) if not unicodedata.combining(part))
+    variants = [bare, char.swapcase(), bare.swapcase()]
+    return [v for v in dict.fromkeys(variants) if len(v) == 1 and v != char]
+
+
 def _best_lookalike(
     original_frames: CTCFrames, restored_frames: CTCFrames, original: str, restored: str
 ) -> tuple[float | None, str]:
     """(gain, reading): the look-alike reading the original crop supports best, and by how much over ``restored``.
 
     Look-alikes swap one changed character of ``restored`` for a class the restored
-    crop ranks next at that character's frame. None when the restored crop's own best
-    path does not spell ``restored`` (nothing to line the characters up with).
+    crop ranks next at that character's frame, or for a variant of the same letter
+    (:func:`letter_variants`). None when the restored crop's own best path does not
+    spell ``restored`` (nothing to line the characters up with).
     """
     key, path = reading_key(restored), restored_frames.best_path()
     if "".join(char for _, char in path) != key:
@@ -181,8 +206,8 @@ def _best_lookalike(
             continue
         for position in range(start, end):
             frame, char = path[position]
-            for index, _ in restored_frames.ranked(frame)[: LOOKALIKES + 1]:
-                other = characters.get(index, "")
+            ranked = [characters.get(index, "") for index, _ in restored_frames.ranked(frame)[: LOOKALIKES + 1]]
+            for other in dict.fromkeys([*ranked, *letter_variants(char)]):
                 if other and other != char and not other.isspace():
                     candidates.append(key[:position] + other + key[position + 1 :])
     if not candidates:

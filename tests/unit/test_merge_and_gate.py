@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from difftsr_ocr.errors import ConfigError
-from difftsr_ocr.gate import LOG_RATIO_FLOOR, GateConfig, decide, weigh_evidence
+from difftsr_ocr.gate import LOG_RATIO_FLOOR, GateConfig, decide, letter_variants, weigh_evidence
 from difftsr_ocr.merge import (
     char_error_rate,
     edit_distance,
@@ -105,6 +105,9 @@ CHARACTERS = [
     "利",
     "作",
     " ",
+    "í",
+    "ì",
+    "ï",
 ]
 VOCABULARY = vocabulary_index(CHARACTERS)
 
@@ -163,14 +166,34 @@ def test_a_glyph_the_original_pixels_rule_out_is_refused_however_clear_the_resto
 
 
 def test_a_look_alike_the_original_pixels_prefer_is_refused() -> None:
-    # The original reads 泰 200 times likelier than 秦: not ruled out by witness 1's bar,
+    # The original reads 泰 500 times likelier than 秦: not ruled out by witness 1's bar,
     # but the restored crop's own runner-up, 泰, is what the original pixels show.
-    original = _frames([{"泰": 0.995, "秦": 0.005}, {"芒": 0.99}, {"了": 0.99}])
+    original = _frames([{"泰": 0.998, "秦": 0.002}, {"芒": 0.99}, {"了": 0.99}])
     restored = _frames([{"秦": 0.99, "泰": 0.005}, {"芒": 0.99}, {"了": 0.99}])
     decision, evidence = _gate("泰芒了", "秦芒了", original, restored)
     assert not decision.restore and "prefer the look-alike '泰芒了'" in decision.reason
     assert evidence.original_log_ratio is not None and evidence.original_log_ratio > GateConfig().min_log_ratio
-    assert evidence.lookalike == "泰芒了" and evidence.lookalike_gain == pytest.approx(np.log(0.995 / 0.005), abs=0.01)
+    assert evidence.lookalike == "泰芒了" and evidence.lookalike_gain == pytest.approx(np.log(0.998 / 0.002), abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("char", "variants"),
+    [("É", ["E", "é", "e"]), ("í", ["i", "Í", "I"]), ("a", ["A"]), ("ß", []), ("泰", []), ("1", [])],
+)
+def test_letter_variants_drop_the_accent_and_swap_the_case(char: str, variants: list[str]) -> None:
+    assert letter_variants(char) == variants
+
+
+def test_an_added_accent_the_original_pixels_do_not_show_is_refused() -> None:
+    # The restored crop draws í crisply, so its runners-up are other accented i's, never
+    # the plain one; the original crop reads a plain i, 1000 times likelier than í.
+    original = _frames([{"I": 0.99}, {"n": 0.99}, {"v": 0.99}, {"o": 0.99}, {"i": 0.999, "í": 0.001}, {"c": 0.99}])
+    restored = _frames(
+        [{"I": 0.99}, {"n": 0.99}, {"v": 0.99}, {"o": 0.99}, {"í": 0.9, "ì": 0.05, "ï": 0.04}, {"c": 0.99}]
+    )
+    decision, evidence = _gate("Invoic", "Invoíc", original, restored)
+    assert not decision.restore and "prefer the look-alike 'Invoic'" in decision.reason
+    assert evidence.original_log_ratio is not None and evidence.original_log_ratio > GateConfig().min_log_ratio
 
 
 def test_a_restoration_that_still_reads_the_original_is_refused() -> None:
