@@ -120,7 +120,7 @@ def write_outputs(
     Long documents are written page by page instead (:mod:`difftsr_ocr.pageparts`).
     """
     from difftsr_ocr.export import report_section
-    from difftsr_ocr.imageio import save_pages
+    from difftsr_ocr.multipage import save_pages
 
     paths = output_paths(source, len(results), output_dir, formats, stem)
     save_pages(((r.image, r.original) for r in results), paths["image"][0])

@@ -172,7 +172,7 @@ class PageParts:
         self, source: Path, output_dir: Path, stem: str | None, provenance: Mapping[str, Any] | None
     ) -> tuple[list[Path], list[Page]]:
         """Write the input's outputs from the parts, each file atomically; returns their paths and every page's results."""
-        from difftsr_ocr.imageio import save_pages
+        from difftsr_ocr.multipage import save_pages
 
         missing = self.todo
         if missing:

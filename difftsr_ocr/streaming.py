@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar, cast
 
-from difftsr_ocr.imageio import iter_pages, page_count
+from difftsr_ocr.multipage import iter_pages, page_count
 from difftsr_ocr.outputs import write_outputs
 from difftsr_ocr.pageparts import PageParts, parts_fingerprint, work_folder
 from difftsr_ocr.pipeline import PageResult, Pipeline, PreparedPage

@@ -35,7 +35,7 @@ _STYLE = (
 
 def _thumbnail(path: Path, pdf_dpi: float) -> str:
     """An <img> of the first page of ``path``, or a note why there is none."""
-    from difftsr_ocr.imageio import iter_pages
+    from difftsr_ocr.multipage import iter_pages
 
     try:
         _, first = next(iter_pages(path, pdf_dpi=min(pdf_dpi, 50.0), wanted={0}))

@@ -185,7 +185,7 @@ class RestoreService:
 
 def _decode_page(body: bytes, media_type: str, name: str, page: int, max_pixels: int, settings: ServiceSettings) -> Any:
     """The ``page``-th page (1-based) of an uploaded image or PDF, checked as the command line checks files."""
-    from difftsr_ocr.imageio import iter_pages, page_count
+    from difftsr_ocr.multipage import iter_pages, page_count
 
     if not body:
         raise InputImageError(f"{name}: the request body is empty; send the image or PDF itself")

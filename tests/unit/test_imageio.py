@@ -11,17 +11,8 @@ import pytest
 from PIL import Image, ImageCms, JpegImagePlugin
 
 from difftsr_ocr.errors import InputImageError
-from difftsr_ocr.imageio import (
-    iter_pages,
-    load_image,
-    load_pages,
-    page_count,
-    page_from_array,
-    page_from_header,
-    page_header,
-    save_like,
-    save_pages,
-)
+from difftsr_ocr.imageio import load_image, page_from_array, page_from_header, page_header, save_like
+from difftsr_ocr.multipage import iter_pages, load_pages, page_count, save_pages
 
 
 def _gradient(width: int = 60, height: int = 40) -> np.ndarray:
