@@ -69,16 +69,31 @@ def test_columns_are_read_one_after_the_other_on_a_skewed_page(degrees: float) -
 
 
 def test_paragraph_breaks_at_the_same_height_in_both_columns_do_not_interleave_them() -> None:
-    # The case that trips a plain XY-cut: a gap across the whole width, taller than the gutter.
+    # The case that trips a plain XY-cut: a blank line across the whole width, taller than the gutter.
     polygons, expected = _numbered(
         [
             _column(60, 100, 8),
-            _column(60, 100 + 8 * 28 + 40, 8),
+            _column(60, 100 + 9 * 28, 8),
             _column(520, 100, 8),
-            _column(520, 100 + 8 * 28 + 40, 8),
+            _column(520, 100 + 9 * 28, 8),
         ]
     )
     order, blocks, _ = _arrange_shuffled(polygons, seed=1)
+    assert blocks == expected and order == list(range(len(polygons)))
+
+
+def test_white_space_across_the_page_starts_a_section_even_under_a_narrow_heading() -> None:
+    # The heading covers the first column only, so it cannot keep the sections apart by itself.
+    polygons, expected = _numbered(
+        [
+            _column(60, 100, 8),
+            _column(520, 100, 6),
+            [_box(60, 400, 200, 430)],
+            _column(60, 445, 5),
+            _column(520, 445, 5),
+        ]
+    )
+    order, blocks, _ = _arrange_shuffled(polygons, seed=7)
     assert blocks == expected and order == list(range(len(polygons)))
 
 
