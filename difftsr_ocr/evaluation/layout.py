@@ -11,8 +11,8 @@ page:
 * **blocks exact**: complete, and the blocks are exactly the true ones;
 
 and per block found, whether all its lines lie in one true column (**pure**: a block
-never mixes columns, or a column's text with a line across the page), and per true
-block whether a found block holds exactly its lines.
+mixes neither two columns, nor a column's text with the lines across the page above
+it), and per true block whether a found block holds exactly its lines.
 
 Scores are sums over pages (``+``), kept per group: all pages, and pages of two or of
 three columns.
@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 
 from difftsr_ocr.evaluation.metrics import match_polygons
-from difftsr_ocr.evaluation.synthetic.columns import ACROSS, ColumnPage
+from difftsr_ocr.evaluation.synthetic.columns import ColumnPage
 from difftsr_ocr.geometry.layout import PageLayout, arrange_lines
 
 __all__ = ["MATCH_IOU", "LayoutScore", "evaluate_layout", "format_layout", "score_layout"]
@@ -83,11 +83,6 @@ def score_layout(page: ColumnPage, polygons: Sequence[np.ndarray], layout: PageL
     found = [block for block in found if block]
     truth = page.block_lines()
 
-    def column(line: int) -> tuple[int, ...]:
-        # Lines across the page belong to no column: each is its own group.
-        section, index = page.columns[line]
-        return (section, index) if index != ACROSS else (section, index, line)
-
     found_set = {tuple(block) for block in found}
     return LayoutScore(
         pages=1,
@@ -96,7 +91,7 @@ def score_layout(page: ColumnPage, polygons: Sequence[np.ndarray], layout: PageL
         order_kept=int(sequence == sorted(sequence)),
         blocks_exact=int(complete and found == truth),
         blocks=len(found),
-        pure_blocks=sum(len({column(line) for line in block}) == 1 for block in found),
+        pure_blocks=sum(len({page.columns[line] for line in block}) == 1 for block in found),
         true_blocks=len(truth),
         true_blocks_found=sum(tuple(block) in found_set for block in truth),
     )

