@@ -40,7 +40,7 @@ __all__ = ["PageParts", "parts_fingerprint", "work_folder"]
 logger = logging.getLogger(__name__)
 
 # Bump when a part written by an older version would be misread.
-_PARTS_VERSION = 1
+_PARTS_VERSION = 2  # 2: pages hold blocks of lines
 
 
 def work_folder(output_dir: Path, stem: str) -> Path:

@@ -32,6 +32,7 @@ from difftsr_ocr.export.preview import ReportItem
 from difftsr_ocr.gate import decide, weigh_evidence
 from difftsr_ocr.geometry.chunks import Chunk, plan_chunks, split_crop, stitch_chunks
 from difftsr_ocr.geometry.composite import composite
+from difftsr_ocr.geometry.layout import arrange_lines
 from difftsr_ocr.geometry.polygons import is_vertical, pad_polygon, upright_polygon
 from difftsr_ocr.geometry.rectify import LineWarp, Patch, rectify_line, unrectify
 from difftsr_ocr.imageio import PageImage, load_image, page_from_array
@@ -40,7 +41,7 @@ from difftsr_ocr.recognize.base import Recognition, Recognizer
 from difftsr_ocr.recognize.ctc import CTCFrames
 from difftsr_ocr.restore.background import BackgroundUpscaler, LanczosUpscaler
 from difftsr_ocr.restore.base import ProgressCallback, RestoredCrop, Restorer
-from difftsr_ocr.results import Evidence, Line, Page, Reading
+from difftsr_ocr.results import Block, Evidence, Line, Page, Reading
 
 __all__ = ["LineWork", "PageResult", "Pipeline", "PreparedPage", "build_pipeline", "crop_seed"]
 
@@ -83,12 +84,17 @@ class LineWork:
 
 @dataclasses.dataclass
 class PreparedPage:
-    """A page between the phases; ``timings`` accumulates seconds per stage."""
+    """A page between the phases; ``timings`` accumulates seconds per stage.
+
+    ``lines`` are in reading order, block after block; ``block_sizes`` says how many
+    lines each block takes, in the same order.
+    """
 
     image: PageImage
     index: int
     lines: list[LineWork]
     timings: dict[str, float]
+    block_sizes: tuple[int, ...]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -165,12 +171,17 @@ class Pipeline:
         timings: dict[str, float] = {}
         with _Timer(timings, "detect"):
             regions = self.detector.detect(page_image.pixels)
+            # Lines take their reading order here, so line numbers (crop seeds, report
+            # cards, result lines) all count in the order the page is read.
+            layout = arrange_lines([region.polygon for region in regions])
+            regions = [regions[index] for index in layout.order]
         with _Timer(timings, "rectify"):
             cuts = [self._cut_line(page_image.pixels, region) for region in regions]
         with _Timer(timings, "recognize"):
             readings = self.recognizer.recognize([cut.crop for cut in cuts]) if cuts else []
         lines = [self._plan_line(cut, reading) for cut, reading in zip(cuts, readings, strict=True)]
-        return PreparedPage(image=page_image, index=index, lines=lines, timings=timings)
+        block_sizes = tuple(len(block) for block in layout.blocks)
+        return PreparedPage(image=page_image, index=index, lines=lines, timings=timings, block_sizes=block_sizes)
 
     def _as_page_image(self, image: PageImage | np.ndarray | str | os.PathLike[str]) -> PageImage:
         if isinstance(image, PageImage):
@@ -265,7 +276,7 @@ class Pipeline:
         return Page(
             width=image.shape[1],
             height=image.shape[0],
-            lines=lines,
+            blocks=_blocks(lines, prepared.block_sizes),
             source=prepared.image.source,
             index=prepared.index,
             restorer=self.restorer.name if self.restorer is not None else "none",
@@ -393,6 +404,14 @@ def _report_items(prepared: PreparedPage, lines: list[Line]) -> list[ReportItem]
         for number, (work, line) in enumerate(zip(prepared.lines, lines, strict=True))
         if line.disagreements
     ]
+
+
+def _blocks(lines: list[Line], sizes: Sequence[int]) -> list[Block]:
+    """``lines`` (in reading order) cut into consecutive blocks of the given sizes."""
+    if sum(sizes) != len(lines):
+        raise ValueError(f"blocks of {sum(sizes)} lines in all do not fit a page of {len(lines)} lines")
+    ends = np.cumsum(sizes, dtype=int)
+    return [Block(lines[end - size : end]) for size, end in zip(sizes, ends, strict=True)]
 
 
 def _snap_to_pixels(polygon: np.ndarray, page_size: tuple[int, int]) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""What a run produces: Document -> Page -> Line, as plain data.
+"""What a run produces: Document -> Page -> Block -> Line, as plain data.
 
 One class per level, each with ``to_dict`` / ``from_dict`` (unknown keys are errors, so
 a typo in a hand-edited file is caught). Geometry is stored once, as float polygons in
@@ -14,6 +14,7 @@ from typing import Any
 
 __all__ = [
     "DECISIONS",
+    "Block",
     "Document",
     "Evidence",
     "Line",
@@ -165,16 +166,54 @@ class Line:
 
 
 @dataclasses.dataclass
+class Block:
+    """Lines read as one unit, top to bottom: a paragraph, a heading, a lone line (see :mod:`difftsr_ocr.geometry.layout`).
+
+    A block never crosses a column gutter, so a page's columns are runs of its blocks.
+    """
+
+    lines: list[Line]
+
+    def __post_init__(self) -> None:
+        if not self.lines:
+            raise ValueError("a block must hold at least one line")
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) around every line's polygon."""
+        boxes = [line.bbox for line in self.lines]
+        return (
+            min(b[0] for b in boxes),
+            min(b[1] for b in boxes),
+            max(b[2] for b in boxes),
+            max(b[3] for b in boxes),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"lines": [line.to_dict() for line in self.lines]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Block:
+        fields = _from_fields(cls, data, "block")
+        return cls(lines=[Line.from_dict(line) for line in fields.get("lines", [])])
+
+
+@dataclasses.dataclass
 class Page:
-    """One page: its size in pixels, its lines in reading order, and where it came from."""
+    """One page: its size in pixels, its blocks in reading order, and where it came from."""
 
     width: int
     height: int
-    lines: list[Line] = dataclasses.field(default_factory=list)
+    blocks: list[Block] = dataclasses.field(default_factory=list)
     source: str | None = None
     index: int = 0
     restorer: str = ""
     gate: str = ""
+
+    @property
+    def lines(self) -> list[Line]:
+        """Every line of the page in reading order (block by block); a new list on each call."""
+        return [line for block in self.blocks for line in block.lines]
 
     @property
     def text(self) -> str:
@@ -182,22 +221,23 @@ class Page:
 
     def counts(self) -> dict[str, int]:
         """How many lines were restored, kept original, not restored, and flagged for a person to check."""
+        lines = self.lines
         counts = {decision: 0 for decision in DECISIONS}
-        for line in self.lines:
+        for line in lines:
             counts[line.decision] += 1
         # Flagged: a reading saw characters the page's text does not carry (see Line.disagreements).
-        counts["flagged"] = sum(1 for line in self.lines if line.disagreements)
+        counts["flagged"] = sum(1 for line in lines if line.disagreements)
         return counts
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
-        data["lines"] = [line.to_dict() for line in self.lines]
+        data["blocks"] = [block.to_dict() for block in self.blocks]
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Page:
         fields = _from_fields(cls, data, "page")
-        fields["lines"] = [Line.from_dict(line) for line in fields.get("lines", [])]
+        fields["blocks"] = [Block.from_dict(block) for block in fields.get("blocks", [])]
         return cls(**fields)
 
 

@@ -10,8 +10,9 @@ What goes where:
   ``difftsr-decision``); each ``TextLine`` points at its decision through ``TAGREFS``,
   the schema's own way to attach a classification without leaving the namespace.
 * ``Page``: ``PHYSICAL_IMG_NR`` is ``Page.index + 1`` (ALTO counts images from 1),
-  ``WIDTH``/``HEIGHT`` the page size. One ``TextBlock`` per page holds all its lines:
-  the results have no block structure.
+  ``WIDTH``/``HEIGHT`` the page size. One ``TextBlock`` per
+  :class:`~difftsr_ocr.results.Block`, in reading order, with the integer box around
+  its lines (blocks never cross a column gutter).
 * ``TextLine``: integer box; ``Shape/Polygon`` with the rounded polygon when the line is
   not an upright rectangle (``POINTS`` as ``x,y`` pairs separated by spaces, one of the
   forms ALTO 4.4 documents); ``BASEDIRECTION="ttb"`` for vertical lines read top to
@@ -116,13 +117,14 @@ def _page(layout: ET.Element, page: Page, number: int) -> None:
         HEIGHT=str(page.height),
     )
     space = _sub(element, "PrintSpace", HPOS="0", VPOS="0", WIDTH=str(page.width), HEIGHT=str(page.height))
-    if not page.lines:
-        return
-    boxes = [int_box(line.polygon, page.width, page.height) for line in page.lines]
-    area = Box(min(b.x0 for b in boxes), min(b.y0 for b in boxes), max(b.x1 for b in boxes), max(b.y1 for b in boxes))
-    block = _sub(space, "TextBlock", ID=f"block_{number}_1", **_position(area))
-    for index, (line, box) in enumerate(zip(page.lines, boxes, strict=True), start=1):
-        _line(block, line, box, page, f"{number}_{index}")
+    # Lines are numbered through the page, so a line's id is the same as in hOCR.
+    line_number = 0
+    for block_number, block in enumerate(page.blocks, start=1):
+        boxes = [int_box(line.polygon, page.width, page.height) for line in block.lines]
+        text_block = _sub(space, "TextBlock", ID=f"block_{number}_{block_number}", **_position(Box.around(boxes)))
+        for line, box in zip(block.lines, boxes, strict=True):
+            line_number += 1
+            _line(text_block, line, box, page, f"{number}_{line_number}")
 
 
 def _line(block: ET.Element, line: Line, box: Box, page: Page, ident: str) -> None:

@@ -1,12 +1,13 @@
-"""hOCR 1.2 output: one XHTML file with a page, content area, paragraph, lines and words.
+"""hOCR 1.2 output: one XHTML file with pages, content areas, paragraphs, lines and words.
 
 What goes where:
 
 * ``ocr_page``: ``image`` (the page's source, when known), ``bbox 0 0 W H`` and
   ``ppageno`` (``Page.index``, only when the indices in the document are unique, as the
   spec requires).
-* ``ocr_carea`` and ``ocr_par``: one each per page, around all its lines. The results
-  have no block structure, but common hOCR consumers expect lines inside paragraphs.
+* ``ocr_carea`` and ``ocr_par``: one of each per :class:`~difftsr_ocr.results.Block`
+  (the carea holding the par), with the integer box around the block's lines, in
+  reading order. Blocks never cross a column gutter, so every carea lies in one column.
 * ``ocr_line``: integer ``bbox``; for lines that read within 45 degrees of horizontal a
   ``baseline`` whose slope is the line's and whose offset is the lower edge of the
   detected region (an estimate: that edge lies at or below the descenders, not on the
@@ -83,20 +84,16 @@ def _page(page: Page, number: int, numbered: bool) -> list[str]:
     if numbered:
         props.append(f"ppageno {page.index}")
     out = [f'  <div class="ocr_page" id="page_{number}" title="{_esc(_title(props))}">\n']
-    if page.lines:
-        boxes = [int_box(line.polygon, page.width, page.height) for line in page.lines]
-        area = _bbox(
-            Box(
-                min(b.x0 for b in boxes),
-                min(b.y0 for b in boxes),
-                max(b.x1 for b in boxes),
-                max(b.y1 for b in boxes),
-            )
-        )
-        out.append(f'   <div class="ocr_carea" id="block_{number}_1" title="{area}">\n')
-        out.append(f'    <p class="ocr_par" id="par_{number}_1" title="{area}">\n')
-        for index, (line, box) in enumerate(zip(page.lines, boxes, strict=True), start=1):
-            out.extend(_line(line, box, page, f"{number}_{index}"))
+    # Lines are numbered through the page, so a line's id is the same as in the plain text.
+    line_number = 0
+    for block_number, block in enumerate(page.blocks, start=1):
+        boxes = [int_box(line.polygon, page.width, page.height) for line in block.lines]
+        area = _bbox(Box.around(boxes))
+        out.append(f'   <div class="ocr_carea" id="block_{number}_{block_number}" title="{area}">\n')
+        out.append(f'    <p class="ocr_par" id="par_{number}_{block_number}" title="{area}">\n')
+        for line, box in zip(block.lines, boxes, strict=True):
+            line_number += 1
+            out.extend(_line(line, box, page, f"{number}_{line_number}"))
         out.append("    </p>\n   </div>\n")
     out.append("  </div>\n")
     return out

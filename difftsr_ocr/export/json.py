@@ -1,9 +1,12 @@
 """The results file: a Document as JSON, tagged with a format name and version.
 
-The envelope is ``{"format": "difftsr-ocr.document", "version": 1, "document": {...}}``
+The envelope is ``{"format": "difftsr-ocr.document", "version": 2, "document": {...}}``
 where ``document`` is :meth:`Document.to_dict`. The tag lets a later reader tell our
 files from any other JSON and refuse versions it does not understand instead of
 misreading them. Geometry stays float page pixels, so a round trip is exact.
+
+Version 2 put each page's lines into blocks (``Page.blocks``). Version 1 files, whose
+pages held their lines directly, are still read: each page's lines become one block.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "document_from_json", "document_to_j
 FORMAT_NAME = "difftsr-ocr.document"
 # Bump when a reader of the previous version would misread the new layout; additions
 # that old readers reject loudly (unknown keys) do not need a bump.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Version 1 had no blocks; its pages are read as one block each.
+_BLOCKLESS_VERSION = 1
 
 
 def document_to_json(doc: Document) -> str:
@@ -42,9 +47,10 @@ def document_from_json(text: str | bytes) -> Document:
     if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
         raise ExportError(f'not a difftsr-ocr results file (expected "format": "{FORMAT_NAME}")')
     version = data.get("version")
-    if version != FORMAT_VERSION or isinstance(version, bool):
+    if version not in (_BLOCKLESS_VERSION, FORMAT_VERSION) or isinstance(version, bool):
         raise ExportError(
-            f"results file version {version!r} is not supported; this difftsr-ocr reads version {FORMAT_VERSION}"
+            f"results file version {version!r} is not supported; this difftsr-ocr reads versions "
+            f"{_BLOCKLESS_VERSION} and {FORMAT_VERSION}"
         )
     unknown = sorted(set(data) - {"format", "version", "document"})
     if unknown:
@@ -52,12 +58,30 @@ def document_from_json(text: str | bytes) -> Document:
     body = data.get("document")
     if not isinstance(body, dict):
         raise ExportError('malformed results file: "document" must be an object')
+    if version == _BLOCKLESS_VERSION:
+        body = _with_blocks(body)
     try:
         return Document.from_dict(body)
     except KeyError as error:
         raise ExportError(f"malformed results file: missing key {error}") from error
     except (ValueError, TypeError, AttributeError) as error:
         raise ExportError(f"malformed results file: {_one_line(error)}") from error
+
+
+def _with_blocks(body: dict[str, Any]) -> dict[str, Any]:
+    """A version 1 document with each page's ``lines`` moved into one block (anything malformed is left for the reader)."""
+    pages = body.get("pages")
+    if not isinstance(pages, list):
+        return body
+    upgraded = []
+    for page in pages:
+        if isinstance(page, dict) and isinstance(page.get("lines", []), list):
+            lines = page.get("lines", [])
+            rest = {key: value for key, value in page.items() if key != "lines"}
+            upgraded.append({**rest, "blocks": [{"lines": lines}] if lines else []})
+        else:
+            upgraded.append(page)
+    return {**body, "pages": upgraded}
 
 
 def _one_line(error: BaseException) -> str:

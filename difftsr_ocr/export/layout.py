@@ -46,6 +46,13 @@ class Box:
     def height(self) -> int:
         return self.y1 - self.y0
 
+    @classmethod
+    def around(cls, boxes: Sequence[Box]) -> Box:
+        """The smallest box holding every one of ``boxes`` (at least one)."""
+        return cls(
+            min(b.x0 for b in boxes), min(b.y0 for b in boxes), max(b.x1 for b in boxes), max(b.y1 for b in boxes)
+        )
+
     def intersect(self, other: Box) -> Box:
         x0, y0 = max(self.x0, other.x0), max(self.y0, other.y0)
         return Box(x0, y0, max(x0, min(self.x1, other.x1)), max(y0, min(self.y1, other.y1)))

@@ -1,4 +1,4 @@
-"""Page geometry for line restoration: polygons, rectification, chunking, compositing.
+"""Page geometry: line polygons, page layout, rectification, chunking, compositing.
 
 Framework-free on purpose (numpy and OpenCV only, never torch), so the detector's
 post-processing and every test of this package run without torch.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from difftsr_ocr.geometry.chunks import Chunk, plan_chunks, split_crop, stitch_chunks
 from difftsr_ocr.geometry.composite import composite, feather_mask, match_patch_colors
+from difftsr_ocr.geometry.layout import PageLayout, arrange_lines
 from difftsr_ocr.geometry.polygons import (
     VERTICAL_RATIO,
     centre_line,
@@ -19,7 +20,6 @@ from difftsr_ocr.geometry.polygons import (
     order_quad_by_edge_direction,
     pad_polygon,
     polygon_bbox,
-    reading_order,
     text_height,
     upright_polygon,
 )
@@ -29,7 +29,9 @@ __all__ = [
     "VERTICAL_RATIO",
     "Chunk",
     "LineWarp",
+    "PageLayout",
     "Patch",
+    "arrange_lines",
     "centre_line",
     "composite",
     "edges",
@@ -44,7 +46,6 @@ __all__ = [
     "plan_chunks",
     "plan_warp",
     "polygon_bbox",
-    "reading_order",
     "rectify_line",
     "split_crop",
     "stitch_chunks",

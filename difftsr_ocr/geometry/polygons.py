@@ -1,4 +1,4 @@
-"""Line polygons: validation, ordering, size, padding and reading order.
+"""Line polygons: validation, corner order, size and padding (reading order: :mod:`.layout`).
 
 A line polygon is a float ``[N, 2]`` array of page pixels in the pixel-edge
 convention (the page spans ``[0, W] x [0, H]``, pixel ``(i, j)`` covers
@@ -31,7 +31,6 @@ __all__ = [
     "order_quad_by_edge_direction",
     "pad_polygon",
     "polygon_bbox",
-    "reading_order",
     "text_height",
     "upright_polygon",
 ]
@@ -168,68 +167,6 @@ def pad_polygon(
     top += _room(top, shifts, width, height) * shifts
     bottom -= _room(bottom, -shifts, width, height) * shifts
     return np.concatenate([top, bottom[::-1]])
-
-
-def reading_order(polygons: Sequence[np.ndarray], *, overlap: float = 0.5) -> list[int]:
-    """Indices of ``polygons`` top to bottom, then left to right within a row.
-
-    Lines share a row when their vertical extents overlap by more than ``overlap`` of
-    the smaller text height. The extents are compared along the row's longest line,
-    extended across the page, so a slightly skewed page still groups its rows (an
-    axis-aligned bounding box test mixes neighbouring rows once a page tilts by a degree).
-    """
-    if not polygons:
-        return []
-    centres, directions, heights = [], [], []
-    for polygon in polygons:
-        vertical = is_vertical(polygon)
-        if vertical:
-            # A vertical line has no useful skew; its page extent is what matters.
-            x0, y0, x1, y1 = polygon_bbox(polygon)
-            centres.append(np.array([(x0 + x1) / 2.0, (y0 + y1) / 2.0]))
-            directions.append(np.array([1.0, 0.0]))
-            heights.append(y1 - y0)
-        else:
-            centre = centre_line(polygon)
-            centres.append(centre.mean(axis=0))
-            direction = _unit(centre[-1] - centre[0])
-            directions.append(direction if direction[0] >= 0 else -direction)
-            heights.append(line_height(polygon))
-    lengths = [line_length(p) for p in polygons]
-
-    rows: list[list[int]] = []
-    anchors: list[int] = []
-    for index in sorted(range(len(polygons)), key=lambda i: (centres[i][1], centres[i][0])):
-        best_row, best_overlap = -1, 0.0
-        for row, anchor in enumerate(anchors):
-            shared = _row_overlap(centres[anchor], directions[anchor], heights[anchor], centres[index], heights[index])
-            if shared > overlap * min(heights[anchor], heights[index]) and shared > best_overlap:
-                best_row, best_overlap = row, shared
-        if best_row < 0:
-            rows.append([index])
-            anchors.append(index)
-            continue
-        rows[best_row].append(index)
-        if lengths[index] > lengths[anchors[best_row]]:
-            anchors[best_row] = index
-
-    ordered: list[int] = []
-    for row, anchor in sorted(
-        zip(rows, anchors, strict=True), key=lambda item: np.mean([centres[i][1] for i in item[0]])
-    ):
-        ordered.extend(sorted(row, key=lambda i: float(np.dot(centres[i], directions[anchor]))))
-    return ordered
-
-
-def _row_overlap(
-    anchor_centre: np.ndarray, anchor_dir: np.ndarray, anchor_height: float, centre: np.ndarray, height: float
-) -> float:
-    # The anchor's centre line, extended to the candidate's x, gives the row's y there.
-    slope = anchor_dir[1] / max(anchor_dir[0], 1e-6)
-    row_y = anchor_centre[1] + (centre[0] - anchor_centre[0]) * slope
-    low = max(row_y - anchor_height / 2.0, centre[1] - height / 2.0)
-    high = min(row_y + anchor_height / 2.0, centre[1] + height / 2.0)
-    return float(high - low)
 
 
 def _room(points: np.ndarray, shifts: np.ndarray, width: int, height: int) -> float:

@@ -23,7 +23,10 @@ def test_job_writes_outputs_manifest_and_report(archive: Path) -> None:
     with Image.open(out / "scan.restored.tif") as tiff:
         assert tiff.n_frames == 2
     texts = [
-        line["text"] for p in json.loads((out / "scan.json").read_text())["document"]["pages"] for line in p["lines"]
+        line["text"]
+        for p in json.loads((out / "scan.json").read_text())["document"]["pages"]
+        for block in p["blocks"]
+        for line in block["lines"]
     ]
     assert "Tiff two" in texts
     records = {Path(r["input"]).name: r for r in manifest(archive)}

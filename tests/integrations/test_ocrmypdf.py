@@ -16,7 +16,7 @@ from PIL import Image
 from difftsr_ocr.evaluation.synthetic.degradation import apply_degradation
 from difftsr_ocr.evaluation.synthetic.render import LineSpec, render_lines
 from difftsr_ocr.integrations._ocrmypdf_engine import page_element
-from difftsr_ocr.results import Line, Page
+from difftsr_ocr.results import Block, Line, Page
 from tests.layouts import MILD_SCAN
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,10 +115,12 @@ def test_words_share_their_line_box_by_length() -> None:
     page = Page(
         width=400,
         height=300,
-        lines=[
-            Line(polygon=[[10, 20], [110, 20], [110, 40], [10, 40]], text="ab cdefg", confidence=0.9),
-            Line(polygon=[[300, 0], [320, 0], [320, 400], [300, 400]], text="竖排", confidence=0.8, vertical=True),
-            Line(polygon=[[0, 0], [5, 0], [5, 5], [0, 5]], text="  "),
+        blocks=[
+            Block([Line(polygon=[[10, 20], [110, 20], [110, 40], [10, 40]], text="ab cdefg", confidence=0.9)]),
+            Block(
+                [Line(polygon=[[300, 0], [320, 0], [320, 400], [300, 400]], text="竖排", confidence=0.8, vertical=True)]
+            ),
+            Block([Line(polygon=[[0, 0], [5, 0], [5, 5], [0, 5]], text="  ")]),
         ],
     )
     tree = page_element(page, dpi=150.0, page_number=2)
@@ -141,5 +143,5 @@ def test_lines_that_read_down_or_up_the_page_carry_their_angle() -> None:
     down = Line(polygon=[[320, 10], [320, 210], [300, 210], [300, 10]], text="reads down", vertical=True)
     up = Line(polygon=[[50, 210], [50, 10], [70, 10], [70, 210]], text="reads up", vertical=True)
     skewed = Line(polygon=[[10, 20], [110, 30], [110, 50], [10, 40]], text="slight skew")
-    tree = page_element(Page(width=400, height=300, lines=[down, up, skewed]), dpi=150.0, page_number=0)
+    tree = page_element(Page(width=400, height=300, blocks=[Block([down, up, skewed])]), dpi=150.0, page_number=0)
     assert [line.textangle for line in tree.children] == [270.0, 90.0, None]

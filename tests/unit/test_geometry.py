@@ -22,7 +22,6 @@ from difftsr_ocr.geometry import (
     order_quad_by_edge_direction,
     pad_polygon,
     plan_chunks,
-    reading_order,
     rectify_line,
     split_crop,
     stitch_chunks,
@@ -117,24 +116,6 @@ def test_pad_is_clipped_per_side_and_keeps_edges_straight() -> None:
     sides = np.roll(corner, -1, axis=0) - corner
     for index in range(4):  # still a rectangle: consecutive sides meet at right angles
         assert abs(np.dot(sides[index], sides[(index + 1) % 4])) < 1e-6 * np.dot(sides[index], sides[index])
-
-
-def test_reading_order_groups_rows_of_a_skewed_page() -> None:
-    angle = np.deg2rad(4.0)
-    along, down = np.array([np.cos(angle), -np.sin(angle)]), np.array([np.sin(angle), np.cos(angle)])
-    boxes, expected = [], []
-    for row in range(6):
-        for word in range(4):
-            centre = np.array([60.0, 120.0]) + along * (110 + 230 * word) + down * 45 * row
-            boxes.append(rotated_rect(tuple(centre), 200, 30, 4.0))
-            expected.append(len(expected))
-    # Naively sorting by centre y mixes rows here: that is what the test guards against.
-    naive = sorted(range(len(boxes)), key=lambda i: boxes[i][:, 1].mean())
-    assert naive != expected
-    shuffled = np.random.default_rng(0).permutation(len(boxes))
-    order = reading_order([boxes[i] for i in shuffled])
-    assert [int(shuffled[i]) for i in order] == expected
-    assert reading_order([]) == []
 
 
 def test_upright_polygon_starts_a_vertical_line_at_its_text_top_left() -> None:

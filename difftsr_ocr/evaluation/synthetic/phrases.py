@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["PhrasePicker"]
+__all__ = ["PhrasePicker", "latin_words"]
 
 _LATIN_PHRASES = (
     "Invoice No. 2024-0117",
@@ -87,6 +87,12 @@ _CJK_PHRASES = (
     "今天天气很好",
     "欢迎再次光临",
 )
+
+
+def latin_words(longest: int) -> tuple[str, ...]:
+    """Every word of the Latin phrases up to ``longest`` characters, once each, in a fixed order: running text for columns."""
+    words = {word for phrase in _LATIN_PHRASES for word in phrase.split() if len(word) <= longest}
+    return tuple(sorted(words))
 
 
 class PhrasePicker:
