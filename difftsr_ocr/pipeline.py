@@ -32,12 +32,13 @@ from difftsr_ocr.export.preview import ReportItem
 from difftsr_ocr.gate import decide, weigh_evidence
 from difftsr_ocr.geometry.chunks import Chunk, plan_chunks, split_crop, stitch_chunks
 from difftsr_ocr.geometry.composite import composite
-from difftsr_ocr.geometry.polygons import is_vertical, pad_polygon, upright_polygon
-from difftsr_ocr.geometry.rectify import LineWarp, Patch, rectify_line, unrectify
+from difftsr_ocr.geometry.polygons import is_vertical, pad_polygon, reading_order, upright_polygon
+from difftsr_ocr.geometry.rectify import LineWarp, Patch, rectify_line, turn_over, unrectify
 from difftsr_ocr.imageio import PageImage, load_image, page_from_array
 from difftsr_ocr.merge import join_chunk_texts, merge_readings, same_reading
 from difftsr_ocr.recognize.base import Recognition, Recognizer
 from difftsr_ocr.recognize.ctc import CTCFrames
+from difftsr_ocr.recognize.orientation import OrientationClassifier, orient_lines
 from difftsr_ocr.restore.background import BackgroundUpscaler, LanczosUpscaler
 from difftsr_ocr.restore.base import ProgressCallback, RestoredCrop, Restorer
 from difftsr_ocr.results import Evidence, Line, Page, Reading
@@ -128,6 +129,7 @@ class Pipeline:
         restorer: Restorer | None,
         config: PipelineConfig | None = None,
         upscaler: BackgroundUpscaler | None = None,
+        orientation: OrientationClassifier | None = None,
     ) -> None:
         self.detector = detector
         self.recognizer = recognizer
@@ -135,6 +137,8 @@ class Pipeline:
         self.config = config or PipelineConfig()
         # What paints the page under the lines at an output scale > 1.
         self.upscaler = upscaler or LanczosUpscaler()
+        # Finds upside-down lines (None: every line is taken to read the right way up).
+        self.orientation = orientation
 
     def __call__(
         self,
@@ -169,6 +173,9 @@ class Pipeline:
             cuts = [self._cut_line(page_image.pixels, region) for region in regions]
         with _Timer(timings, "recognize"):
             readings = self.recognizer.recognize([cut.crop for cut in cuts]) if cuts else []
+        if self.orientation is not None and cuts:
+            with _Timer(timings, "orient"):
+                cuts, readings = self._orient(cuts, readings, page_image.pixels.shape)
         lines = [self._plan_line(cut, reading) for cut, reading in zip(cuts, readings, strict=True)]
         return PreparedPage(image=page_image, index=index, lines=lines, timings=timings)
 
@@ -184,6 +191,25 @@ class Pipeline:
         padded = pad_polygon(region.polygon, size, along=self.config.lines.pad_x, across=self.config.lines.pad_y)
         crop, warp = rectify_line(pixels, _snap_to_pixels(padded, size))
         return _LineCut(region, crop, warp, is_vertical(region.polygon))
+
+    def _orient(
+        self, cuts: list[_LineCut], readings: list[Recognition], shape: tuple[int, ...]
+    ) -> tuple[list[_LineCut], list[Recognition]]:
+        """Turn upside-down lines over (read, restored and pasted back through their warp); reorder a turned page."""
+        assert self.orientation is not None
+        verdict = orient_lines(
+            [cut.crop for cut in cuts], readings, self.orientation, self.recognizer, self.config.orientation.threshold
+        )
+        turned = [
+            cut._replace(**dict(zip(("crop", "warp"), turn_over(cut.crop, cut.warp), strict=True))) if flag else cut
+            for cut, flag in zip(cuts, verdict.upside_down, strict=True)
+        ]
+        order = list(range(len(cuts)))
+        if verdict.page_upside_down:
+            # A page turned 180 degrees reads from its bottom right: order its lines as they stand turned upright.
+            height, width = shape[:2]
+            order = reading_order([np.array([width, height]) - _reading_polygon(cut) for cut in turned])
+        return [turned[i] for i in order], [verdict.readings[i] for i in order]
 
     def _plan_line(self, cut: _LineCut, reading: Recognition) -> LineWork:
         height, width = cut.crop.shape[:2]
@@ -275,7 +301,7 @@ class Pipeline:
     def _line_result(self, work: LineWork, scale: int) -> tuple[Line, bool]:
         verdict = self._verdict(work)
         merged = merge_readings(verdict.chosen, verdict.others)
-        polygon = upright_polygon(work.region.polygon) if work.vertical else work.region.polygon
+        polygon = _reading_polygon(work)
         line = Line(
             polygon=[[float(x), float(y)] for x, y in np.asarray(polygon, np.float64) * scale],
             text=merged.text,
@@ -395,6 +421,15 @@ def _report_items(prepared: PreparedPage, lines: list[Line]) -> list[ReportItem]
     ]
 
 
+def _reading_polygon(line: LineWork | _LineCut) -> np.ndarray:
+    """The line's polygon restarted at the top-left of its text as it reads (vertical or upside down)."""
+    polygon = np.asarray(line.region.polygon, dtype=np.float64)
+    if line.vertical:
+        polygon = upright_polygon(polygon)
+    # Half way round the ring is the same line turned 180 degrees.
+    return np.roll(polygon, len(polygon) // 2, axis=0) if line.warp.upside_down else polygon
+
+
 def _snap_to_pixels(polygon: np.ndarray, page_size: tuple[int, int]) -> np.ndarray:
     """A quad within a pixel or so of an axis-aligned box becomes that box, on whole pixels.
 
@@ -463,6 +498,7 @@ def build_pipeline(config: PipelineConfig | None = None) -> Pipeline:
         "thresh": settings.thresh,
         "box_thresh": settings.box_thresh,
         "unclip_ratio": settings.unclip_ratio,
+        "box_type": settings.box_type,
         "threads": config.threads,
         "device": device,
     }
@@ -484,7 +520,12 @@ def build_pipeline(config: PipelineConfig | None = None) -> Pipeline:
         recognizer = PPOCRRecognizer(
             config.recognizer.model, batch_size=config.recognizer.batch_size, threads=config.threads, device=device
         )
-    return Pipeline(detector, recognizer, _build_restorer(config), config)
+    orientation = None
+    if config.orientation.enabled:
+        from difftsr_ocr.recognize.ppocr_orientation import PPOCROrientationClassifier
+
+        orientation = PPOCROrientationClassifier(config.orientation.model, threads=config.threads, device=device)
+    return Pipeline(detector, recognizer, _build_restorer(config), config, orientation=orientation)
 
 
 def _build_restorer(config: PipelineConfig) -> Restorer | None:

@@ -86,7 +86,10 @@ class QualityReport:
 
     def groups(self) -> list[str]:
         seen = {group for _, group in self.text}
-        order = ["all", "document", "scene", "horizontal", "rotated", "vertical", "curved", "long", "latin", "cjk"]
+        order = [
+            *("all", "document", "scene", "arcs"),
+            *("horizontal", "rotated", "vertical", "curved", "upside_down", "long", "latin", "cjk"),
+        ]
         return [group for group in order if group in seen]
 
     def to_dict(self) -> dict[str, object]:
@@ -120,7 +123,7 @@ def evaluate_pages(
     on_page: Callable[[SyntheticPage, QualityReport], None] | None = None,
 ) -> QualityReport:
     """Run the reader and the restoring pipeline over ``pages`` and score them."""
-    reader = Pipeline(pipeline.detector, pipeline.recognizer, None, pipeline.config)
+    reader = Pipeline(pipeline.detector, pipeline.recognizer, None, pipeline.config, orientation=pipeline.orientation)
     report = QualityReport()
     for page in pages:
         started = time.perf_counter()
@@ -135,7 +138,11 @@ def evaluate_pages(
             if (original := line.reading("ocr_original")) is not None
         ]
         same_lines = Pipeline(
-            _KnownRegions([line.region for line in prepared.lines]), pipeline.recognizer, None, pipeline.config
+            _KnownRegions([line.region for line in prepared.lines]),
+            pipeline.recognizer,
+            None,
+            pipeline.config,
+            orientation=pipeline.orientation,
         )
         readings = {
             "clean": reader(page.clean).page.lines,
