@@ -27,13 +27,14 @@ import numpy as np
 
 from difftsr_ocr.config import PipelineConfig
 from difftsr_ocr.detect.base import Detector, TextRegion
-from difftsr_ocr.errors import ConfigError
+from difftsr_ocr.errors import ConfigError, InputImageError
 from difftsr_ocr.export.preview import ReportItem
 from difftsr_ocr.gate import decide, weigh_evidence
 from difftsr_ocr.geometry.chunks import Chunk, plan_chunks, split_crop, stitch_chunks
 from difftsr_ocr.geometry.composite import composite
-from difftsr_ocr.geometry.polygons import is_vertical, pad_polygon, reading_order, upright_polygon
-from difftsr_ocr.geometry.rectify import LineWarp, Patch, rectify_line, turn_over, unrectify
+from difftsr_ocr.geometry.curves import region_from_outline
+from difftsr_ocr.geometry.polygons import is_vertical, pad_polygon, upright_polygon
+from difftsr_ocr.geometry.rectify import LineWarp, Patch, rectify_line, turn_over, turned_page_warp, unrectify
 from difftsr_ocr.imageio import PageImage, load_image, page_from_array
 from difftsr_ocr.merge import join_chunk_texts, merge_readings, same_reading
 from difftsr_ocr.recognize.base import Recognition, Recognizer
@@ -167,15 +168,7 @@ class Pipeline:
         """Detect the lines, cut each into an upright crop, read it, and plan its chunks."""
         page_image = self._as_page_image(image)
         timings: dict[str, float] = {}
-        with _Timer(timings, "detect"):
-            regions = self.detector.detect(page_image.pixels)
-        with _Timer(timings, "rectify"):
-            cuts = [self._cut_line(page_image.pixels, region) for region in regions]
-        with _Timer(timings, "recognize"):
-            readings = self.recognizer.recognize([cut.crop for cut in cuts]) if cuts else []
-        if self.orientation is not None and cuts:
-            with _Timer(timings, "orient"):
-                cuts, readings = self._orient(cuts, readings, page_image.pixels.shape)
+        cuts, readings = self._read_lines(page_image.pixels, timings, may_turn_page=True)
         lines = [self._plan_line(cut, reading) for cut, reading in zip(cuts, readings, strict=True)]
         return PreparedPage(image=page_image, index=index, lines=lines, timings=timings)
 
@@ -186,30 +179,60 @@ class Pipeline:
             return page_from_array(image)
         return load_image(Path(image), max_pixels=self.config.max_image_pixels)
 
-    def _cut_line(self, pixels: np.ndarray, region: TextRegion) -> _LineCut:
+    def _cut_line(self, pixels: np.ndarray, region: TextRegion) -> _LineCut | None:
+        """The line's upright crop, or None (logged) for a region no line can be cut from."""
         size = (pixels.shape[1], pixels.shape[0])
-        padded = pad_polygon(region.polygon, size, along=self.config.lines.pad_x, across=self.config.lines.pad_y)
-        crop, warp = rectify_line(pixels, _snap_to_pixels(padded, size))
+        polygon = region.polygon
+        if len(polygon) < 4 or len(polygon) % 2:
+            # An outline rather than a line polygon (another detector's): its quad or bent line.
+            polygon = region_from_outline(polygon, pixels)
+        try:
+            if polygon is None:
+                raise InputImageError("it has no area")
+            region = dataclasses.replace(region, polygon=polygon)
+            padded = pad_polygon(region.polygon, size, along=self.config.lines.pad_x, across=self.config.lines.pad_y)
+            crop, warp = rectify_line(pixels, _snap_to_pixels(padded, size))
+        except InputImageError as error:
+            logger.warning("skipped a detected region at %s: %s", np.round(region.polygon).tolist(), error)
+            return None
         return _LineCut(region, crop, warp, is_vertical(region.polygon))
 
-    def _orient(
-        self, cuts: list[_LineCut], readings: list[Recognition], shape: tuple[int, ...]
+    def _read_lines(
+        self, pixels: np.ndarray, timings: dict[str, float], *, may_turn_page: bool
     ) -> tuple[list[_LineCut], list[Recognition]]:
-        """Turn upside-down lines over (read, restored and pasted back through their warp); reorder a turned page."""
-        assert self.orientation is not None
-        verdict = orient_lines(
-            [cut.crop for cut in cuts], readings, self.orientation, self.recognizer, self.config.orientation.threshold
-        )
+        """Detect, cut and read the lines, each the right way up (see :mod:`.recognize.orientation`).
+
+        Lines standing on their heads are turned over (read and restored upright, pasted
+        back through their warp as they stand). A page whose lines mostly stand on their
+        heads is a page turned 180 degrees: it is read again turned upright, so that it is
+        detected, ordered and read exactly as the upright page would be, and its lines are
+        mapped back onto the page as it stands.
+        """
+        with _Timer(timings, "detect"):
+            regions = self.detector.detect(pixels)
+        with _Timer(timings, "rectify"):
+            cuts = [cut for region in regions if (cut := self._cut_line(pixels, region)) is not None]
+        with _Timer(timings, "recognize"):
+            readings = self.recognizer.recognize([cut.crop for cut in cuts]) if cuts else []
+        if self.orientation is None or not cuts:
+            return cuts, readings
+        with _Timer(timings, "orient"):
+            verdict = orient_lines(
+                [cut.crop for cut in cuts],
+                readings,
+                self.orientation,
+                self.recognizer,
+                self.config.orientation.threshold,
+            )
+        if verdict.page_upside_down and may_turn_page:
+            upright = np.ascontiguousarray(pixels[::-1, ::-1])
+            cuts, readings = self._read_lines(upright, timings, may_turn_page=False)
+            return [_cut_on_turned_page(cut) for cut in cuts], readings
         turned = [
             cut._replace(**dict(zip(("crop", "warp"), turn_over(cut.crop, cut.warp), strict=True))) if flag else cut
             for cut, flag in zip(cuts, verdict.upside_down, strict=True)
         ]
-        order = list(range(len(cuts)))
-        if verdict.page_upside_down:
-            # A page turned 180 degrees reads from its bottom right: order its lines as they stand turned upright.
-            height, width = shape[:2]
-            order = reading_order([np.array([width, height]) - _reading_polygon(cut) for cut in turned])
-        return [turned[i] for i in order], [verdict.readings[i] for i in order]
+        return turned, verdict.readings
 
     def _plan_line(self, cut: _LineCut, reading: Recognition) -> LineWork:
         height, width = cut.crop.shape[:2]
@@ -421,7 +444,15 @@ def _report_items(prepared: PreparedPage, lines: list[Line]) -> list[ReportItem]
     ]
 
 
-def _reading_polygon(line: LineWork | _LineCut) -> np.ndarray:
+def _cut_on_turned_page(cut: _LineCut) -> _LineCut:
+    """A line cut from the page turned 180 degrees, placed on the page as it stands (same crop)."""
+    warp = turned_page_warp(cut.warp)
+    width, height = warp.page_size
+    region = dataclasses.replace(cut.region, polygon=np.array([width, height], np.float32) - cut.region.polygon)
+    return cut._replace(region=region, warp=warp)
+
+
+def _reading_polygon(line: LineWork) -> np.ndarray:
     """The line's polygon restarted at the top-left of its text as it reads (vertical or upside down)."""
     polygon = np.asarray(line.region.polygon, dtype=np.float64)
     if line.vertical:

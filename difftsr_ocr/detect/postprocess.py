@@ -10,10 +10,12 @@ fit a rectangle again and scale it to page pixels. Only numpy, cv2, pyclipper, s
 rectangle where the rectangle misfits: the contour, simplified, is scored by the mean
 probability inside it, grown along itself by the same unclip distance, and laid out as
 a line polygon of paired top/bottom points (:func:`~difftsr_ocr.geometry.curves.line_from_outline`).
-Which regions keep their quad: a kernel that fills at least ``_QUAD_FILL`` of its
-rectangle is straight; otherwise the fitted centre curve decides, and a line whose
-curve strays less than ``STRAIGHT_BEND`` of its height from its chord stays a quad. So
-straight lines get exactly PP-OCR's (and rapidocr's) quads in both modes.
+Which regions keep their quad: the polygon (for a kernel that fills at least
+``_QUAD_FILL`` of its rectangle, the grown rectangle itself: a short bent line's kernel
+is a blob) is fitted to the page's ink (:func:`~difftsr_ocr.geometry.curves.snug_to_ink`),
+and a line whose centre curve then strays less than ``STRAIGHT_BEND`` of its height
+from its chord stays PP-OCR's quad. So straight lines get exactly PP-OCR's (and
+rapidocr's) quads in both modes.
 """
 
 from __future__ import annotations
@@ -26,19 +28,14 @@ import pyclipper
 from shapely.geometry import Polygon
 
 from difftsr_ocr.detect.base import BOX_TYPES
-from difftsr_ocr.geometry.curves import line_bend, line_from_outline, snug_to_ink
-from difftsr_ocr.geometry.polygons import line_height
+from difftsr_ocr.geometry.curves import STRAIGHT_BEND, line_bend, line_from_outline, snug_to_ink
+from difftsr_ocr.geometry.polygons import is_vertical, line_height, line_polygon
 
-__all__ = ["STRAIGHT_BEND", "DBPostProcessor", "order_quad_by_x"]
-# A line whose centre curve strays less than this fraction of its height from the chord
-# is boxed: its quad is at most that much taller than the text and reads as well.
-STRAIGHT_BEND = 0.2
-# Kernels filling this much of their minimum-area rectangle are straight (a band bent by
-# STRAIGHT_BEND of its height fills about 1 / 1.2 of its box), and skip the curve fit.
+__all__ = ["DBPostProcessor", "order_quad_by_x"]
+
+# Kernels filling this much of their minimum-area rectangle are not bent enough to fit a
+# curve to (a band bent by STRAIGHT_BEND of its height fills about 1 / 1.2 of its box).
 _QUAD_FILL = 0.88
-# Bent by less than this (against DB's kernel, which is thicker than the text), a line is
-# straight even once fitted to its ink: no need to look at its pixels.
-_SURELY_STRAIGHT = 0.05
 # PaddleOCR's poly mode simplifies contours to within this fraction of their perimeter.
 _SIMPLIFY = 0.002
 
@@ -92,8 +89,8 @@ class DBPostProcessor:
             kernel, short_side = _min_area_quad(contour)
             if short_side < _MIN_KERNEL_SIDE:
                 continue
-            if self.box_type == "poly" and _fill(contour, kernel) < _QUAD_FILL:
-                curved = self._curved(prob_map, contour, scale, page_size, page)
+            if self.box_type == "poly":
+                curved = self._curved(prob_map, contour, kernel, scale, page_size, page)
                 if curved is not None:
                     if curved[1] >= self.box_thresh:
                         quads.append(curved[0])
@@ -124,6 +121,7 @@ class DBPostProcessor:
         self,
         prob_map: np.ndarray,
         contour: np.ndarray,
+        kernel: np.ndarray,
         scale: np.ndarray,
         page_size: tuple[int, int],
         page: np.ndarray | None,
@@ -135,8 +133,15 @@ class DBPostProcessor:
         grown = _unclip(simplified.astype(np.float32), self.unclip_ratio)
         if grown is None:
             return None
-        outline = line_from_outline(grown)
-        if outline is None or line_bend(outline) < _SURELY_STRAIGHT:
+        if _fill(contour, kernel) >= _QUAD_FILL:
+            # The kernel of a short bent line is a blob that fills its box: only its ink can tell.
+            if page is None:
+                return None
+            box, _ = _min_area_quad(grown)
+            outline = line_polygon(box)
+        else:
+            outline = line_from_outline(grown)
+        if outline is None or is_vertical(outline):
             return None
         page_h, page_w = page_size
         polygon = outline * scale

@@ -27,10 +27,13 @@ import shapely
 from shapely.geometry import LineString, MultiPolygon, Polygon
 from shapely.validation import make_valid
 
-from difftsr_ocr.geometry.polygons import centre_line, line_height
+from difftsr_ocr.geometry.polygons import centre_line, line_height, line_length, line_polygon
 
-__all__ = ["line_bend", "line_from_outline", "snug_to_ink", "valid_outline"]
+__all__ = ["STRAIGHT_BEND", "line_bend", "line_from_outline", "region_from_outline", "snug_to_ink", "valid_outline"]
 
+# A line whose centre curve strays less than this fraction of its height from the chord
+# is boxed: its quad is at most that much taller than the text and reads as well.
+STRAIGHT_BEND = 0.2
 # Slices and normals per line: about two per line height, within these bounds.
 _MIN_SAMPLES = 8
 _MAX_SAMPLES = 48
@@ -108,6 +111,27 @@ def line_from_outline(points: np.ndarray) -> np.ndarray | None:
     if not Polygon(polygon_frame).is_valid:
         return None
     return origin + polygon_frame[:, :1] * axis + polygon_frame[:, 1:] * across
+
+
+def region_from_outline(points: np.ndarray, page: np.ndarray | None = None, *, bend: bool = True) -> np.ndarray | None:
+    """A detector's outline as the line polygon the pipeline cuts: a quad for a straight line, else the bent polygon.
+
+    The bent polygon comes from :func:`line_from_outline`, fitted to the ink of ``page``
+    when given (:func:`snug_to_ink`); a line bent by less than :data:`STRAIGHT_BEND`, or
+    one this model cannot bend (a text column), is the outline's minimum-area rectangle
+    (TL, TR, BR, BL); so is every line with ``bend=False``. None when the outline has no area.
+    """
+    outline = valid_outline(points)
+    if outline is None:
+        return None
+    ring = np.asarray(outline.exterior.coords[:-1], dtype=np.float64)
+    bent = line_from_outline(ring) if bend else None
+    if bent is not None and page is not None:
+        bent = snug_to_ink(page, bent)
+    if bent is not None and line_bend(bent) >= STRAIGHT_BEND:
+        return bent
+    box = cv2.boxPoints(cv2.minAreaRect(ring.astype(np.float32))).astype(np.float64)
+    return line_polygon(box)
 
 
 def line_bend(polygon: np.ndarray) -> float:
@@ -255,37 +279,72 @@ def _unit(vector: np.ndarray) -> np.ndarray:
 
 
 def snug_to_ink(page: np.ndarray, polygon: np.ndarray) -> np.ndarray:
-    """``polygon`` (paired form) with its top and bottom edges moved in to the band of rows that hold the ink.
+    """``polygon`` (paired form) moved onto the band of rows that hold the ink, section by section along the line.
 
-    DB's probability map of a bent line comes out thicker than the text and shifted
-    towards one side, so a polygon grown from it is too tall. Rectified, the line's
-    strokes are where the rows change most along their length: the band around the
-    busiest row that holds most of that change, plus a margin, is the text. The edges
-    only ever move inwards, and a line whose change is not concentrated in one band
-    (a busy backdrop) keeps its polygon.
+    DB's probability map of a bent line comes out thicker than the text, shifted towards
+    one side, and for a short line hardly bent at all, so a polygon grown from it misses
+    the arc. Rectified, the line's strokes are where the rows change most along their
+    length. The polygon is laid out with a pair of points about every line height; around
+    each pair, the band of busy rows gives where the text sits. Those centres, smoothed by
+    a parabola along the line, and the band's median height plus a margin, give the new
+    edges. The ink must stay inside the polygon (it only follows what it already holds),
+    and a line whose change is not concentrated in one band (a busy backdrop) keeps its
+    polygon.
     """
     from difftsr_ocr.geometry.rectify import rectify_line
 
-    crop, _ = rectify_line(page, polygon)
-    if crop.shape[0] < 8 or crop.shape[1] < 8:
+    height = line_height(polygon)
+    # A pair about every line height, and never fewer than the polygon has: its bends stay.
+    pairs = int(np.clip(max(round(line_length(polygon) / max(height, 1e-9)) + 1, len(polygon) // 2), 2, _MAX_PAIRS))
+    dense = _resample_pairs(polygon, pairs)
+    crop, warp = rectify_line(page, dense)
+    if crop.shape[0] < 8 or crop.shape[1] < 8 or warp.rotated:
         return polygon
     gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    energy = np.abs(np.diff(gray, axis=1)).mean(axis=1)
-    energy = np.convolve(energy, np.ones(3) / 3.0, mode="same")
-    floor = float(np.percentile(energy, 10))
-    signal = np.maximum(energy - floor, 0.0)
-    if signal.sum() <= 0:
+    change = np.abs(np.diff(gray, axis=1))
+    whole = _ink_band(change)
+    if whole is None:
         return polygon
-    busy = signal >= _INK_ROW_SHARE * float(signal.max())
-    rows = np.flatnonzero(busy)
+    columns = warp.knots / warp.line_size[0] * change.shape[1]
+    reach = max(float(np.diff(columns).mean()), 1.0)
+    middles, spans = [], []
+    for column in columns:
+        window = change[:, max(0, int(column - reach)) : max(int(column + reach), int(column - reach) + 1)]
+        band = _ink_band(window) or whole
+        middles.append((band[0] + band[1]) / 2.0)
+        spans.append(band[1] - band[0])
+    position = columns / max(float(columns[-1]), 1e-9)
+    fitted = np.polyval(np.polyfit(position, middles, min(2, pairs - 1)), position)
+    half = (float(np.median(spans)) * (1.0 + 2.0 * _INK_MARGIN)) / 2.0
+    rows = crop.shape[0]
+    top_share = np.clip((fitted - half) / rows, 0.0, 1.0)[:, None]
+    bottom_share = np.clip((fitted + half) / rows, 0.0, 1.0)[:, None]
+    top, bottom = dense[:pairs], dense[pairs:][::-1]
+    return np.concatenate([top + (bottom - top) * top_share, (top + (bottom - top) * bottom_share)[::-1]])
+
+
+def _ink_band(change: np.ndarray) -> tuple[float, float] | None:
+    """(first, last) row of the band around the busiest row holding most of ``change``, or None."""
+    energy = np.convolve(change.mean(axis=1), np.ones(3) / 3.0, mode="same")
+    signal = np.maximum(energy - float(np.percentile(energy, 10)), 0.0)
+    if signal.sum() <= 0:
+        return None
+    rows = np.flatnonzero(signal >= _INK_ROW_SHARE * float(signal.max()))
     first, last = int(rows[0]), int(rows[-1]) + 1
     if signal[first:last].sum() < _INK_BAND_SHARE * signal.sum():
-        return polygon
-    margin = _INK_MARGIN * (last - first)
-    top_share = max(0.0, (first - margin) / crop.shape[0])
-    bottom_share = min(1.0, (last + margin) / crop.shape[0])
+        return None
+    return float(first), float(last)
+
+
+def _resample_pairs(polygon: np.ndarray, pairs: int) -> np.ndarray:
+    """``polygon`` (paired form) with ``pairs`` point pairs spread evenly along its centre line."""
     n = len(polygon) // 2
     top, bottom = polygon[:n], polygon[n:][::-1]
-    new_top = top + (bottom - top) * top_share
-    new_bottom = top + (bottom - top) * bottom_share
-    return np.concatenate([new_top, new_bottom[::-1]])
+    centre = (top + bottom) / 2.0
+    position = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(centre, axis=0).T))])
+    even = np.linspace(0.0, position[-1], pairs)
+
+    def along(edge: np.ndarray) -> np.ndarray:
+        return np.stack([np.interp(even, position, edge[:, 0]), np.interp(even, position, edge[:, 1])], axis=1)
+
+    return np.concatenate([along(top), along(bottom)[::-1]])

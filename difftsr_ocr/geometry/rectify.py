@@ -26,7 +26,7 @@ import numpy as np
 from difftsr_ocr.errors import ConfigError, InputImageError
 from difftsr_ocr.geometry.polygons import VERTICAL_RATIO, edges, is_vertical, line_polygon
 
-__all__ = ["LineWarp", "Patch", "plan_warp", "rectify_line", "turn_over", "unrectify"]
+__all__ = ["LineWarp", "Patch", "plan_warp", "rectify_line", "turn_over", "turned_page_warp", "unrectify"]
 
 # Bilinear sampling only aliases visibly when it shrinks by more than about 1.25x;
 # below this ratio the source is area-averaged down first.
@@ -192,6 +192,22 @@ def turn_over(crop: np.ndarray, warp: LineWarp) -> tuple[np.ndarray, LineWarp]:
     _check_image(crop, "line crop")
     turned = np.ascontiguousarray(crop[::-1, ::-1])
     return turned, dataclasses.replace(warp, upside_down=not warp.upside_down)
+
+
+def turned_page_warp(warp: LineWarp) -> LineWarp:
+    """The warp of the same crop on the page turned by 180 degrees (the page ``warp`` was planned on, turned).
+
+    A crop cut from a page turned upright is the crop of that line on the page as it
+    stands: only the map into page pixels turns, so :func:`unrectify` pastes it there.
+    """
+    width, height = warp.page_size
+    turn = np.array([[-1.0, 0.0, float(width)], [0.0, -1.0, float(height)], [0.0, 0.0, 1.0]])
+    return dataclasses.replace(
+        warp,
+        polygon=np.array([width, height], dtype=np.float64) - warp.polygon,
+        # The turn keeps each homography's third row, so the sign fixed in _homography holds.
+        homographies=np.einsum("ij,njk->nik", turn, warp.homographies),
+    )
 
 
 def unrectify(crop: np.ndarray, warp: LineWarp, *, scale: float = 1.0) -> Patch:
