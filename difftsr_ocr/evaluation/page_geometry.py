@@ -99,7 +99,7 @@ def arc_goals(reports: dict[str, QualityReport]) -> list[Goal]:
 
 
 def orientation_goals(reports: dict[str, QualityReport]) -> list[Goal]:
-    """Turned and mixed pages: CER within ORIENTATION_GAP_MAX of the upright pages, clean and degraded, and merged."""
+    """Turned and mixed pages: CER within ORIENTATION_GAP_MAX of the upright pages, read and restored."""
     upright = reports["upright"]
     return [
         Goal(
@@ -109,7 +109,7 @@ def orientation_goals(reports: dict[str, QualityReport]) -> list[Goal]:
             at_most=True,
         )
         for variant in ("turned", "mixed")
-        for source in ("clean", "degraded", "merged")
+        for source in ("clean", "degraded", "composited_lines", "merged")
     ]
 
 

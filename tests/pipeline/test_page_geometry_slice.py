@@ -71,5 +71,5 @@ def test_curved_lines_are_found_as_polygons(arcs: dict[str, QualityReport]) -> N
 @pytest.mark.parametrize("variant", ["turned", "mixed"])
 def test_upside_down_text_reads_as_upright(orientation: dict[str, QualityReport], variant: str) -> None:
     upright, other = orientation["upright"], orientation[variant]
-    for source in ("clean", "degraded", "merged"):
+    for source in ("clean", "degraded", "composited_lines", "merged"):
         assert other.cer(source) <= upright.cer(source) + ORIENTATION_GAP_MAX, source
