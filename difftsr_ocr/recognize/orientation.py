@@ -80,10 +80,9 @@ def orient_lines(
 
     The classifier screens every line (:func:`lines_to_check`); each line it does not
     clear is read turned over too, and is turned when that reading is the more
-    confident one. On degraded lines the classifier alone errs on about one line in
-    twelve, the two readings compared on about one in eighty (benchmarks/quality.py
-    --set upside-down), so the classifier picks which lines to read twice and the
-    recogniser decides.
+    confident one. On the degraded lines of generated pages 0-9, each shown both ways
+    up (168 crops), the classifier alone erred on 14, the two readings compared on 2:
+    so the classifier picks which lines to read twice and the recogniser decides.
     """
     if len(crops) != len(readings):
         raise ValueError(f"{len(crops)} crops but {len(readings)} readings")
