@@ -38,7 +38,7 @@ from difftsr_ocr.restore.sampling import SamplingConfig
 from difftsr_ocr.results import Document
 
 TINY_CONFIG = Path(__file__).resolve().parents[2] / "shared" / "reference" / "tiny_A" / "config_tiny_A.yaml"
-STAGES = ("decode", "detect", "rectify", "recognize", "restore", "merge", "composite", "export")
+STAGES = ("decode", "detect", "rectify", "recognize", "orient", "restore", "merge", "composite", "export")
 
 
 def _random_difftsr(config: DiffTSRConfig, steps: int) -> DiffTSRRestorer:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from difftsr_ocr.configschema import dataclass_from_mapping
+from difftsr_ocr.detect.base import BOX_TYPES
 from difftsr_ocr.errors import ConfigError
 from difftsr_ocr.gate import GateConfig
 from difftsr_ocr.imageio import DEFAULT_MAX_PIXELS
@@ -25,6 +26,7 @@ __all__ = [
     "OUTPUT_SCALES",
     "DetectorConfig",
     "LinesConfig",
+    "OrientationConfig",
     "PipelineConfig",
     "RecognizerConfig",
     "RestorerConfig",
@@ -34,6 +36,7 @@ __all__ = [
 ]
 
 DETECTOR_BACKENDS = ("ppocr", "paddle")
+
 # "none": the pipeline runs without a restoration stage.
 RESTORER_KINDS = (*BUILDABLE_RESTORER_KINDS, "none")
 # Whole factors only: every page pixel becomes a block of output pixels, so coordinates
@@ -57,9 +60,12 @@ class DetectorConfig:
     thresh: float = 0.3
     box_thresh: float = 0.5
     unclip_ratio: float = 1.6
+    # quad | poly (detect/base.py; detect/postprocess.py says how bent lines are told apart).
+    box_type: str = "poly"
 
     def __post_init__(self) -> None:
         _choice(self.backend, DETECTOR_BACKENDS, "detector.backend")
+        _choice(self.box_type, BOX_TYPES, "detector.box_type")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +76,21 @@ class RecognizerConfig:
 
     def __post_init__(self) -> None:
         _choice(self.backend, DETECTOR_BACKENDS, "recognizer.backend")
+
+
+@dataclasses.dataclass(frozen=True)
+class OrientationConfig:
+    """Lines whose text stands on its head: found, read and restored upright, pasted back as they stand."""
+
+    enabled: bool = True
+    # An ONNX file (default: PP-OCR's 0/180 classifier shipped in the rapidocr wheel).
+    model: str | None = None
+    # rapidocr's cls_thresh: the classifier is sure of a line's direction beyond it.
+    threshold: float = 0.9
+
+    def __post_init__(self) -> None:
+        if not 0.5 < self.threshold < 1.0:
+            raise ConfigError(f"orientation.threshold must lie strictly between 0.5 and 1, not {self.threshold}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,6 +158,7 @@ class PipelineConfig:
     threads: int | None = None
     detector: DetectorConfig = dataclasses.field(default_factory=DetectorConfig)
     recognizer: RecognizerConfig = dataclasses.field(default_factory=RecognizerConfig)
+    orientation: OrientationConfig = dataclasses.field(default_factory=OrientationConfig)
     restorer: RestorerConfig = dataclasses.field(default_factory=RestorerConfig)
     lines: LinesConfig = dataclasses.field(default_factory=LinesConfig)
     gate: GateConfig = dataclasses.field(default_factory=GateConfig)

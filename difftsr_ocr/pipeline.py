@@ -27,18 +27,20 @@ import numpy as np
 
 from difftsr_ocr.config import PipelineConfig
 from difftsr_ocr.detect.base import Detector, TextRegion
-from difftsr_ocr.errors import ConfigError
+from difftsr_ocr.errors import ConfigError, InputImageError
 from difftsr_ocr.export.preview import ReportItem
 from difftsr_ocr.gate import decide, weigh_evidence
 from difftsr_ocr.geometry.chunks import Chunk, plan_chunks, split_crop, stitch_chunks
 from difftsr_ocr.geometry.composite import composite
+from difftsr_ocr.geometry.curves import region_from_outline
 from difftsr_ocr.geometry.layout import arrange_lines
 from difftsr_ocr.geometry.polygons import is_vertical, pad_polygon, upright_polygon
-from difftsr_ocr.geometry.rectify import LineWarp, Patch, rectify_line, unrectify
+from difftsr_ocr.geometry.rectify import LineWarp, Patch, rectify_line, turn_over, turned_page_warp, unrectify
 from difftsr_ocr.imageio import PageImage, load_image, page_from_array
 from difftsr_ocr.merge import join_chunk_texts, merge_readings, same_reading
 from difftsr_ocr.recognize.base import Recognition, Recognizer
 from difftsr_ocr.recognize.ctc import CTCFrames
+from difftsr_ocr.recognize.orientation import OrientationClassifier, orient_lines
 from difftsr_ocr.restore.background import BackgroundUpscaler, LanczosUpscaler
 from difftsr_ocr.restore.base import ProgressCallback, RestoredCrop, Restorer
 from difftsr_ocr.results import Block, Evidence, Line, Page, Reading
@@ -134,6 +136,7 @@ class Pipeline:
         restorer: Restorer | None,
         config: PipelineConfig | None = None,
         upscaler: BackgroundUpscaler | None = None,
+        orientation: OrientationClassifier | None = None,
     ) -> None:
         self.detector = detector
         self.recognizer = recognizer
@@ -141,6 +144,8 @@ class Pipeline:
         self.config = config or PipelineConfig()
         # What paints the page under the lines at an output scale > 1.
         self.upscaler = upscaler or LanczosUpscaler()
+        # Finds upside-down lines (None: every line is taken to read the right way up).
+        self.orientation = orientation
 
     def __call__(
         self,
@@ -169,18 +174,8 @@ class Pipeline:
         """Detect the lines, cut each into an upright crop, read it, and plan its chunks."""
         page_image = self._as_page_image(image)
         timings: dict[str, float] = {}
-        with _Timer(timings, "detect"):
-            regions = self.detector.detect(page_image.pixels)
-            # Lines take their reading order here, so line numbers (crop seeds, report
-            # cards, result lines) all count in the order the page is read.
-            layout = arrange_lines([region.polygon for region in regions])
-            regions = [regions[index] for index in layout.order]
-        with _Timer(timings, "rectify"):
-            cuts = [self._cut_line(page_image.pixels, region) for region in regions]
-        with _Timer(timings, "recognize"):
-            readings = self.recognizer.recognize([cut.crop for cut in cuts]) if cuts else []
+        cuts, readings, block_sizes = self._read_lines(page_image.pixels, timings, may_turn_page=True)
         lines = [self._plan_line(cut, reading) for cut, reading in zip(cuts, readings, strict=True)]
-        block_sizes = tuple(len(block) for block in layout.blocks)
         return PreparedPage(image=page_image, index=index, lines=lines, timings=timings, block_sizes=block_sizes)
 
     def _as_page_image(self, image: PageImage | np.ndarray | str | os.PathLike[str]) -> PageImage:
@@ -190,11 +185,66 @@ class Pipeline:
             return page_from_array(image)
         return load_image(Path(image), max_pixels=self.config.max_image_pixels)
 
-    def _cut_line(self, pixels: np.ndarray, region: TextRegion) -> _LineCut:
+    def _cut_line(self, pixels: np.ndarray, region: TextRegion) -> _LineCut | None:
+        """The line's upright crop, or None (logged) for a region no line can be cut from."""
         size = (pixels.shape[1], pixels.shape[0])
-        padded = pad_polygon(region.polygon, size, along=self.config.lines.pad_x, across=self.config.lines.pad_y)
-        crop, warp = rectify_line(pixels, _snap_to_pixels(padded, size))
+        polygon = region.polygon
+        if len(polygon) < 4 or len(polygon) % 2:
+            # An outline rather than a line polygon (another detector's): its quad or bent line.
+            polygon = region_from_outline(polygon, pixels)
+        try:
+            if polygon is None:
+                raise InputImageError("it has no area")
+            region = dataclasses.replace(region, polygon=polygon)
+            padded = pad_polygon(region.polygon, size, along=self.config.lines.pad_x, across=self.config.lines.pad_y)
+            crop, warp = rectify_line(pixels, _snap_to_pixels(padded, size))
+        except InputImageError as error:
+            logger.warning("skipped a detected region at %s: %s", np.round(region.polygon).tolist(), error)
+            return None
         return _LineCut(region, crop, warp, is_vertical(region.polygon))
+
+    def _read_lines(
+        self, pixels: np.ndarray, timings: dict[str, float], *, may_turn_page: bool
+    ) -> tuple[list[_LineCut], list[Recognition], tuple[int, ...]]:
+        """Detect, cut, order and read the lines, each the right way up (see :mod:`.recognize.orientation`).
+
+        Returns the cuts and readings in reading order and the sizes of the page's blocks
+        (consecutive runs of those lines). Lines take their reading order before they are
+        read, so line numbers (crop seeds, report cards, result lines) all count in the
+        order the page is read. Lines standing on their heads are turned over (read and
+        restored upright, pasted back through their warp as they stand). A page whose lines
+        mostly stand on their heads is a page turned 180 degrees: it is read again turned
+        upright, so that it is detected, ordered and read exactly as the upright page would
+        be, and its lines are mapped back onto the page as it stands.
+        """
+        with _Timer(timings, "detect"):
+            regions = self.detector.detect(pixels)
+        with _Timer(timings, "rectify"):
+            cuts = [cut for region in regions if (cut := self._cut_line(pixels, region)) is not None]
+            layout = arrange_lines([cut.region.polygon for cut in cuts])
+            cuts = [cuts[index] for index in layout.order]
+            block_sizes = tuple(len(block) for block in layout.blocks)
+        with _Timer(timings, "recognize"):
+            readings = self.recognizer.recognize([cut.crop for cut in cuts]) if cuts else []
+        if self.orientation is None or not cuts:
+            return cuts, readings, block_sizes
+        with _Timer(timings, "orient"):
+            verdict = orient_lines(
+                [cut.crop for cut in cuts],
+                readings,
+                self.orientation,
+                self.recognizer,
+                self.config.orientation.threshold,
+            )
+        if verdict.page_upside_down and may_turn_page:
+            upright = np.ascontiguousarray(pixels[::-1, ::-1])
+            cuts, readings, block_sizes = self._read_lines(upright, timings, may_turn_page=False)
+            return [_cut_on_turned_page(cut) for cut in cuts], readings, block_sizes
+        turned = [
+            cut._replace(**dict(zip(("crop", "warp"), turn_over(cut.crop, cut.warp), strict=True))) if flag else cut
+            for cut, flag in zip(cuts, verdict.upside_down, strict=True)
+        ]
+        return turned, verdict.readings, block_sizes
 
     def _plan_line(self, cut: _LineCut, reading: Recognition) -> LineWork:
         height, width = cut.crop.shape[:2]
@@ -286,7 +336,7 @@ class Pipeline:
     def _line_result(self, work: LineWork, scale: int) -> tuple[Line, bool]:
         verdict = self._verdict(work)
         merged = merge_readings(verdict.chosen, verdict.others)
-        polygon = upright_polygon(work.region.polygon) if work.vertical else work.region.polygon
+        polygon = _reading_polygon(work)
         line = Line(
             polygon=[[float(x), float(y)] for x, y in np.asarray(polygon, np.float64) * scale],
             text=merged.text,
@@ -414,6 +464,23 @@ def _blocks(lines: list[Line], sizes: Sequence[int]) -> list[Block]:
     return [Block(lines[end - size : end]) for size, end in zip(sizes, ends, strict=True)]
 
 
+def _cut_on_turned_page(cut: _LineCut) -> _LineCut:
+    """A line cut from the page turned 180 degrees, placed on the page as it stands (same crop)."""
+    warp = turned_page_warp(cut.warp)
+    width, height = warp.page_size
+    region = dataclasses.replace(cut.region, polygon=np.array([width, height], np.float32) - cut.region.polygon)
+    return cut._replace(region=region, warp=warp)
+
+
+def _reading_polygon(line: LineWork) -> np.ndarray:
+    """The line's polygon restarted at the top-left of its text as it reads (vertical or upside down)."""
+    polygon = np.asarray(line.region.polygon, dtype=np.float64)
+    if line.vertical:
+        polygon = upright_polygon(polygon)
+    # Half way round the ring is the same line turned 180 degrees.
+    return np.roll(polygon, len(polygon) // 2, axis=0) if line.warp.upside_down else polygon
+
+
 def _snap_to_pixels(polygon: np.ndarray, page_size: tuple[int, int]) -> np.ndarray:
     """A quad within a pixel or so of an axis-aligned box becomes that box, on whole pixels.
 
@@ -482,6 +549,7 @@ def build_pipeline(config: PipelineConfig | None = None) -> Pipeline:
         "thresh": settings.thresh,
         "box_thresh": settings.box_thresh,
         "unclip_ratio": settings.unclip_ratio,
+        "box_type": settings.box_type,
         "threads": config.threads,
         "device": device,
     }
@@ -503,7 +571,12 @@ def build_pipeline(config: PipelineConfig | None = None) -> Pipeline:
         recognizer = PPOCRRecognizer(
             config.recognizer.model, batch_size=config.recognizer.batch_size, threads=config.threads, device=device
         )
-    return Pipeline(detector, recognizer, _build_restorer(config), config)
+    orientation = None
+    if config.orientation.enabled:
+        from difftsr_ocr.recognize.ppocr_orientation import PPOCROrientationClassifier
+
+        orientation = PPOCROrientationClassifier(config.orientation.model, threads=config.threads, device=device)
+    return Pipeline(detector, recognizer, _build_restorer(config), config, orientation=orientation)
 
 
 def _build_restorer(config: PipelineConfig) -> Restorer | None:

@@ -2,7 +2,9 @@
 
 A page is an ``H x W x 3`` ``uint8`` RGB numpy array. A region is a float polygon in
 page pixels; PP-OCR detectors give quads ordered top-left, top-right, bottom-right,
-bottom-left. Everything here is plain numpy so every backend shares it.
+bottom-left; curved lines may come as ``2n`` points, ``n`` along the top edge left to
+right, then ``n`` along the bottom edge right to left (see
+:mod:`difftsr_ocr.geometry.polygons`). Everything here is plain numpy so every backend shares it.
 """
 
 from __future__ import annotations
@@ -16,11 +18,16 @@ import numpy as np
 from difftsr_ocr.errors import InputImageError
 
 __all__ = [
+    "BOX_TYPES",
     "Detector",
     "TextRegion",
     "check_page_image",
     "sort_reading_order",
 ]
+
+# What a detector reports: "quad", PP-OCR's boxes for every line; "poly", curved lines as
+# polygons that follow them and straight lines still as PP-OCR's boxes.
+BOX_TYPES = ("quad", "poly")
 
 # Two regions share a row when their vertical centres differ by less than this
 # fraction of the shorter one's height. A fraction (not rapidocr's fixed 10 px) keeps

@@ -5,7 +5,10 @@ PaddleOCR's ``TextDetection`` runs ONNX files through its own onnxruntime engine
 model folder holding ``inference.onnx`` and ``inference.yml``, and the yml's
 ``Global.model_name`` must be one of its official names. :func:`write_paddle_det_model_dir`
 builds such a folder around rapidocr's bundled PP-OCRv6 detector, with rapidocr's
-settings (mean/std 0.5, dilation on), so both backends find the same boxes::
+settings (mean/std 0.5, dilation on), so both backends find the same boxes. With
+``box_type="poly"`` in the folder (PaddleOCR's polygon output) each outline becomes a
+quad when its line is straight and a bent line polygon otherwise
+(:func:`~difftsr_ocr.geometry.curves.region_from_outline`)::
 
     model_dir = write_paddle_det_model_dir("models/paddle_det")
     detector = PaddleDetector(model_dir)
@@ -17,14 +20,16 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import yaml
 
-from difftsr_ocr.detect.base import TextRegion, check_page_image, sort_reading_order
+from difftsr_ocr.detect.base import BOX_TYPES, TextRegion, check_page_image, sort_reading_order
 from difftsr_ocr.detect.ppocr import DEFAULT_DET_MODEL
 from difftsr_ocr.errors import ConfigError
+from difftsr_ocr.geometry.curves import region_from_outline, valid_outline
 from difftsr_ocr.runtime.onnx import resolve_model_path
 from difftsr_ocr.runtime.paddle import (
     CONFIG_FILE,
@@ -35,7 +40,7 @@ from difftsr_ocr.runtime.paddle import (
     place_onnx_model,
 )
 
-__all__ = ["DEFAULT_PADDLE_DET_MODEL_NAME", "PaddleDetector", "write_paddle_det_model_dir"]
+__all__ = ["DEFAULT_PADDLE_DET_MODEL_NAME", "PaddleDetector", "regions_from_paddle", "write_paddle_det_model_dir"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,12 +57,16 @@ def write_paddle_det_model_dir(
     max_candidates: int = 1000,
     unclip_ratio: float = 1.6,
     link: bool = True,
+    box_type: str = "poly",
 ) -> Path:
     """Write a PaddleOCR detection model folder around a PP-OCR ONNX detector; returns the folder.
 
     ``onnx_path`` defaults to rapidocr's bundled ``PP-OCRv6_det_small.onnx``. The resize
     limits in the yml are ignored by PaddleOCR: :class:`PaddleDetector` passes its own.
+    ``box_type`` is PaddleOCR's DB ``box_type``: "quad" rectangles or "poly" contours.
     """
+    if box_type not in BOX_TYPES:
+        raise ConfigError(f"box_type={box_type!r} is not one of {', '.join(BOX_TYPES)}")
     source = resolve_model_path(onnx_path, DEFAULT_DET_MODEL)
     folder = Path(target_dir).expanduser()
     folder.mkdir(parents=True, exist_ok=True)
@@ -89,7 +98,9 @@ def write_paddle_det_model_dir(
             "max_candidates": max_candidates,
             "unclip_ratio": unclip_ratio,
             "use_dilation": True,
-            "score_mode": "fast",
+            # PaddleOCR scores contours inside the contour itself ("slow"); rectangles inside the box.
+            "score_mode": "slow" if box_type == "poly" else "fast",
+            "box_type": box_type,
         },
     }
     (folder / CONFIG_FILE).write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
@@ -98,7 +109,7 @@ def write_paddle_det_model_dir(
 
 
 class PaddleDetector:
-    """PaddleOCR ``TextDetection`` on a local model folder: page -> quads in reading order."""
+    """PaddleOCR ``TextDetection`` on a local model folder: page -> quads and bent-line polygons in reading order."""
 
     name = "paddle"
 
@@ -114,7 +125,11 @@ class PaddleDetector:
         max_side_len: int = 2000,
         threads: int | None = None,
         device: str = "cpu",
+        box_type: str = "poly",
     ) -> None:
+        if box_type not in BOX_TYPES:
+            raise ConfigError(f"box_type={box_type!r} is not one of {', '.join(BOX_TYPES)}")
+        self.box_type = box_type
         if limit_type not in ("min", "max"):
             raise ConfigError(f"limit_type={limit_type!r} is not one of min, max")
         self.model_dir = check_paddle_model_dir(model_dir, model_name, "detect.paddle.write_paddle_det_model_dir")
@@ -139,9 +154,24 @@ class PaddleDetector:
         # PaddleOCR takes arrays as OpenCV's BGR.
         bgr = np.ascontiguousarray(page[:, :, ::-1])
         (result,) = self._predictor.predict(bgr, max_side_limit=self.max_side_len)
-        polygons = np.asarray(result["dt_polys"], dtype=np.float32).reshape(-1, 4, 2)
-        scores = np.asarray(result["dt_scores"], dtype=np.float32).reshape(-1)
-        regions = [
-            TextRegion(polygon=polygon, score=float(score)) for polygon, score in zip(polygons, scores, strict=True)
-        ]
+        regions = regions_from_paddle(result["dt_polys"], result["dt_scores"], page, bend=self.box_type == "poly")
         return sort_reading_order(regions)
+
+
+def regions_from_paddle(
+    polygons: Sequence[object], scores: Sequence[float], page: np.ndarray, *, bend: bool = True
+) -> list[TextRegion]:
+    """PaddleOCR's ``dt_polys`` (quads, or contours of any length with ``box_type: poly``) as regions.
+
+    Quads are kept; a contour becomes its quad when its line is straight (or ``bend`` is
+    False) and a bent line polygon otherwise; an outline with no area is dropped.
+    """
+    regions = []
+    for points, score in zip(polygons, scores, strict=True):
+        outline = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        polygon = outline if len(outline) == 4 else region_from_outline(outline, page, bend=bend)
+        if polygon is None or valid_outline(polygon) is None:
+            logger.debug("dropped a PaddleOCR region without area: %s", outline.tolist())
+            continue
+        regions.append(TextRegion(polygon=polygon, score=float(score)))
+    return regions

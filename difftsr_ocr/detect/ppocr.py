@@ -2,7 +2,9 @@
 
 The default model is ``PP-OCRv6_det_small.onnx`` from the rapidocr wheel; the
 pre-processing matches what rapidocr 3.10 feeds it (BGR, resized to multiples of 32,
-``(x / 255 - 0.5) / 0.5``), so the boxes are the ones rapidocr finds.
+``(x / 255 - 0.5) / 0.5``), so the boxes are the ones rapidocr finds. With
+``box_type="poly"`` (the default) curved lines come as polygons that follow them
+instead (see :mod:`.postprocess`); straight lines keep rapidocr's quads either way.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import os
 import cv2
 import numpy as np
 
-from difftsr_ocr.detect.base import TextRegion, check_page_image, sort_reading_order
+from difftsr_ocr.detect.base import BOX_TYPES, TextRegion, check_page_image, sort_reading_order
 from difftsr_ocr.detect.postprocess import DBPostProcessor
 from difftsr_ocr.errors import ConfigError
 from difftsr_ocr.runtime.onnx import create_session, resolve_model_path
@@ -55,7 +57,7 @@ def resize_for_detection(
 
 
 class PPOCRDetector:
-    """PP-OCR DB text detector: page (H x W x 3 uint8 RGB) -> quads in reading order."""
+    """PP-OCR DB text detector: page (H x W x 3 uint8 RGB) -> quads and curved-line polygons in reading order."""
 
     name = "ppocr"
 
@@ -71,7 +73,10 @@ class PPOCRDetector:
         threads: int | None = None,
         device: str = "cpu",
         max_side_len: int = 2000,
+        box_type: str = "poly",
     ) -> None:
+        if box_type not in BOX_TYPES:
+            raise ConfigError(f"box_type={box_type!r} is not one of {', '.join(BOX_TYPES)}")
         if limit_type not in _LIMIT_TYPES:
             raise ConfigError(f"limit_type={limit_type!r} is not one of {', '.join(_LIMIT_TYPES)}")
         for key, value in (("limit_side_len", limit_side_len), ("max_side_len", max_side_len)):
@@ -94,6 +99,7 @@ class PPOCRDetector:
             box_thresh=float(box_thresh),
             max_candidates=max_candidates,
             unclip_ratio=float(unclip_ratio),
+            box_type=box_type,
         )
         self.session = create_session(self.model_path, threads=threads, device=device)
         self._input_name = self.session.get_inputs()[0].name
@@ -105,9 +111,11 @@ class PPOCRDetector:
         net_h, net_w = resize_for_detection(height, width, self.limit_side_len, self.limit_type, self.max_side_len)
         batch = _normalise(cv2.resize(page, (net_w, net_h)))
         prob = self.session.run(None, {self._input_name: batch})[0]
-        quads, scores = self.postprocess(prob[0, 0], (height, width))
-        logger.debug("detected %d regions on a %dx%d page (net input %dx%d)", len(quads), width, height, net_w, net_h)
-        regions = [TextRegion(polygon=quad, score=float(score)) for quad, score in zip(quads, scores, strict=True)]
+        polygons, scores = self.postprocess(prob[0, 0], (height, width), page)
+        logger.debug(
+            "detected %d regions on a %dx%d page (net input %dx%d)", len(polygons), width, height, net_w, net_h
+        )
+        regions = [TextRegion(polygon=p, score=float(score)) for p, score in zip(polygons, scores, strict=True)]
         return sort_reading_order(regions)
 
 

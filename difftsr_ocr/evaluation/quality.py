@@ -86,7 +86,10 @@ class QualityReport:
 
     def groups(self) -> list[str]:
         seen = {group for _, group in self.text}
-        order = ["all", "document", "scene", "horizontal", "rotated", "vertical", "curved", "long", "latin", "cjk"]
+        order = [
+            *("all", "document", "scene", "arcs"),
+            *("horizontal", "rotated", "vertical", "curved", "upside_down", "long", "latin", "cjk"),
+        ]
         return [group for group in order if group in seen]
 
     def to_dict(self) -> dict[str, object]:
@@ -105,12 +108,20 @@ class QualityReport:
 
 
 class _KnownRegions:
-    """A detector that finds the lines it was given, whatever the page."""
+    """A detector that finds the lines it was given on ``page``, whatever it is shown.
 
-    def __init__(self, regions: list[TextRegion]) -> None:
+    The pipeline reads a page turned 180 degrees again turned upright: shown ``page``
+    turned, this detector gives its lines turned too.
+    """
+
+    def __init__(self, regions: list[TextRegion], page: np.ndarray) -> None:
         self.regions = regions
+        self.page = page
 
     def detect(self, image: np.ndarray) -> list[TextRegion]:
+        if image.shape == self.page.shape and np.array_equal(image, self.page[::-1, ::-1]):
+            corner = np.array([image.shape[1], image.shape[0]], dtype=np.float32)
+            return [dataclasses.replace(region, polygon=corner - region.polygon) for region in self.regions]
         return list(self.regions)
 
 
@@ -120,7 +131,7 @@ def evaluate_pages(
     on_page: Callable[[SyntheticPage, QualityReport], None] | None = None,
 ) -> QualityReport:
     """Run the reader and the restoring pipeline over ``pages`` and score them."""
-    reader = Pipeline(pipeline.detector, pipeline.recognizer, None, pipeline.config)
+    reader = Pipeline(pipeline.detector, pipeline.recognizer, None, pipeline.config, orientation=pipeline.orientation)
     report = QualityReport()
     for page in pages:
         started = time.perf_counter()
@@ -135,7 +146,11 @@ def evaluate_pages(
             if (original := line.reading("ocr_original")) is not None
         ]
         same_lines = Pipeline(
-            _KnownRegions([line.region for line in prepared.lines]), pipeline.recognizer, None, pipeline.config
+            _KnownRegions([line.region for line in prepared.lines], restored.image),
+            pipeline.recognizer,
+            None,
+            pipeline.config,
+            orientation=pipeline.orientation,
         )
         readings = {
             "clean": reader(page.clean).page.lines,

@@ -6,7 +6,8 @@ each quad gets the homography that sends a rectangle of *line space* onto it. Li
 space is ``[0, length] x [0, height]`` with length measured along the polygon's
 centre line, so one unit is about one page pixel. A crop is line space resampled to
 its pixel size, and turned 90 degrees counter-clockwise for vertical lines (as PP-OCR
-does). :func:`unrectify` uses the inverse homographies, so the round trip is exact up
+does), and by 180 degrees more for a line whose text stands on its head
+(:func:`turn_over`). :func:`unrectify` uses the inverse homographies, so the round trip is exact up
 to interpolation, and it accepts a crop of any size: a restorer may return its output
 at a higher resolution, which is just a finer sampling of the same line space.
 
@@ -25,7 +26,7 @@ import numpy as np
 from difftsr_ocr.errors import ConfigError, InputImageError
 from difftsr_ocr.geometry.polygons import VERTICAL_RATIO, edges, is_vertical, line_polygon
 
-__all__ = ["LineWarp", "Patch", "plan_warp", "rectify_line", "unrectify"]
+__all__ = ["LineWarp", "Patch", "plan_warp", "rectify_line", "turn_over", "turned_page_warp", "unrectify"]
 
 # Bilinear sampling only aliases visibly when it shrinks by more than about 1.25x;
 # below this ratio the source is area-averaged down first.
@@ -41,7 +42,9 @@ class LineWarp:
     ``knots`` are the x positions in line space where the ``homographies`` (line
     space -> page pixels) hand over; ``line_size`` is ``(length, height)`` of line
     space; ``crop_size`` is ``(width, height)`` of the crop before any rotation;
-    ``rotated`` says the returned crop was turned 90 degrees counter-clockwise.
+    ``rotated`` says the returned crop was turned 90 degrees counter-clockwise;
+    ``upside_down`` that it was turned 180 degrees (on top of that), because the text
+    on the page is upside down.
     """
 
     polygon: np.ndarray
@@ -51,6 +54,7 @@ class LineWarp:
     crop_size: tuple[int, int]
     rotated: bool
     page_size: tuple[int, int]
+    upside_down: bool = False
 
     @property
     def output_size(self) -> tuple[int, int]:
@@ -179,6 +183,33 @@ def rectify_line(
     return crop, warp
 
 
+def turn_over(crop: np.ndarray, warp: LineWarp) -> tuple[np.ndarray, LineWarp]:
+    """``crop`` turned 180 degrees and its warp saying so: how a line whose text is upside down is read upright.
+
+    :func:`unrectify` turns a crop of the returned warp back, so restored pixels land
+    the page's own way up. Turning twice gives the original crop and warp.
+    """
+    _check_image(crop, "line crop")
+    turned = np.ascontiguousarray(crop[::-1, ::-1])
+    return turned, dataclasses.replace(warp, upside_down=not warp.upside_down)
+
+
+def turned_page_warp(warp: LineWarp) -> LineWarp:
+    """The warp of the same crop on the page turned by 180 degrees (the page ``warp`` was planned on, turned).
+
+    A crop cut from a page turned upright is the crop of that line on the page as it
+    stands: only the map into page pixels turns, so :func:`unrectify` pastes it there.
+    """
+    width, height = warp.page_size
+    turn = np.array([[-1.0, 0.0, float(width)], [0.0, -1.0, float(height)], [0.0, 0.0, 1.0]])
+    return dataclasses.replace(
+        warp,
+        polygon=np.array([width, height], dtype=np.float64) - warp.polygon,
+        # The turn keeps each homography's third row, so the sign fixed in _homography holds.
+        homographies=np.einsum("ij,njk->nik", turn, warp.homographies),
+    )
+
+
 def unrectify(crop: np.ndarray, warp: LineWarp, *, scale: float = 1.0) -> Patch:
     """Warp ``crop`` (any size, same orientation as the rectified crop) back over its line, in one resampling.
 
@@ -190,7 +221,8 @@ def unrectify(crop: np.ndarray, warp: LineWarp, *, scale: float = 1.0) -> Patch:
     _check_image(crop, "restored crop")
     if scale <= 0:
         raise ConfigError(f"output scale must be > 0, got {scale}")
-    upright = np.rot90(crop, -1) if warp.rotated else crop
+    upright = crop[::-1, ::-1] if warp.upside_down else crop
+    upright = np.rot90(upright, -1) if warp.rotated else upright
     length, line_height = warp.line_size
     # Crop pixels per output pixel, per axis (a restorer's crop may be finer along one axis
     # than the other): an axis much denser than the output is area-averaged down first.

@@ -157,3 +157,33 @@ def test_model_source_check_is_disabled_by_import(monkeypatch: pytest.MonkeyPatc
     with pytest.raises(ConfigError):
         import_paddleocr()
     assert os.environ["PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK"] == "True"
+
+
+def test_polygon_output_becomes_quads_and_bent_lines() -> None:
+    from shapely.geometry import Polygon
+
+    from difftsr_ocr.detect.paddle import regions_from_paddle
+
+    turn = np.linspace(-1.0, 1.0, 40)  # an arc of about 115 degrees, as PaddleOCR's poly mode outlines it
+    outer = np.stack([500 + 330 * np.sin(turn), 520 - 330 * np.cos(turn)], axis=1)
+    inner = np.stack([500 + 270 * np.sin(turn), 520 - 270 * np.cos(turn)], axis=1)
+    arc = np.concatenate([outer, inner[::-1]])
+    straight = np.array([[50, 600], [300, 598], [550, 601], [550, 640], [300, 641], [50, 639]], dtype=np.float64)
+    quad = np.array([[50, 700], [400, 700], [400, 740], [50, 740]], dtype=np.float64)
+    flat = np.array([[10, 10], [20, 10], [30, 10]], dtype=np.float64)
+    page = np.full((800, 1000, 3), 255, np.uint8)
+    regions = regions_from_paddle([arc, straight, quad, flat], [0.9, 0.8, 0.7, 0.6], page)
+    assert [len(r.polygon) for r in regions][1:] == [4, 4]
+    assert len(regions[0].polygon) > 4 and polygon_iou(regions[0].polygon, arc) > 0.8
+    assert Polygon(regions[1].polygon).area == pytest.approx(Polygon(straight).area, rel=0.1)
+    assert [r.score for r in regions] == pytest.approx([0.9, 0.8, 0.7])
+    boxes = regions_from_paddle([arc], [0.9], page, bend=False)
+    assert len(boxes[0].polygon) == 4
+
+
+def test_write_model_dir_records_the_box_type(tmp_path: Path) -> None:
+    folder = write_paddle_det_model_dir(tmp_path / "det", box_type="poly")
+    post = yaml.safe_load((folder / "inference.yml").read_text())["PostProcess"]
+    assert post["box_type"] == "poly" and post["score_mode"] == "slow"
+    with pytest.raises(ConfigError):
+        write_paddle_det_model_dir(tmp_path / "bad", box_type="circle")

@@ -12,10 +12,10 @@ from difftsr_ocr.evaluation.synthetic.phrases import PhrasePicker
 from difftsr_ocr.evaluation.synthetic.placement import EDGE, Placer
 from difftsr_ocr.evaluation.synthetic.render import LineSpec, line_extent, line_outline
 
-__all__ = ["plan_scene"]
+__all__ = ["legible_colour", "photo_backdrop", "plan_scene"]
 
 
-def _photo(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
+def photo_backdrop(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
     """A photo-like backdrop: smooth colour gradients, soft blobs and a little sensor texture."""
     grid = rng.uniform(20.0, 235.0, (int(rng.integers(2, 4)), int(rng.integers(2, 4)), 3)).astype(np.float32)
     page = cv2.resize(grid, (width, height), interpolation=cv2.INTER_LINEAR)
@@ -47,7 +47,7 @@ _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 _CONTRAST = 80.0  # grey levels between the text and (almost) all of its background
 
 
-def _contrasting_colour(
+def legible_colour(
     rng: np.random.Generator, background: np.ndarray, outline: np.ndarray
 ) -> tuple[int, int, int] | None:
     """A random ink colour legible against the background under the polygon, or None if none is."""
@@ -72,7 +72,7 @@ def _contrasting_colour(
 
 def plan_scene(rng: np.random.Generator, width: int, height: int) -> tuple[np.ndarray, list[LineSpec]]:
     """Signage on a photo: large, coloured, rotated, curved and vertical text placed at random."""
-    background = _photo(rng, width, height)
+    background = photo_backdrop(rng, width, height)
     texts = PhrasePicker(rng)
     plan = [
         LineSpec(
@@ -110,7 +110,7 @@ def plan_scene(rng: np.random.Generator, width: int, height: int) -> tuple[np.nd
             outline = line_outline(dataclasses.replace(spec, x=x, y=y))
             if not placer.fits(outline):
                 continue
-            colour = _contrasting_colour(rng, background, outline)
+            colour = legible_colour(rng, background, outline)
             if colour is None:
                 continue
             placer.add(outline)
