@@ -17,6 +17,7 @@ from difftsr_ocr.configschema import dataclass_from_mapping
 from difftsr_ocr.detect.base import BOX_TYPES
 from difftsr_ocr.errors import ConfigError
 from difftsr_ocr.gate import GateConfig
+from difftsr_ocr.geometry.rectify import VERTICAL_LAYOUTS
 from difftsr_ocr.imageio import DEFAULT_MAX_PIXELS
 from difftsr_ocr.restore.factory import RESTORER_KINDS as BUILDABLE_RESTORER_KINDS
 from difftsr_ocr.samplers import LATENT_SAMPLERS
@@ -141,6 +142,13 @@ class LinesConfig:
     # Match the restored crop's colour and brightness to the page under it. Off by default:
     # it also pulls a sharpened line's contrast back toward the blurry original.
     match_colors: bool = False
+    # upright: a vertical CJK column's characters are set side by side, upright, for the
+    # restorer and recogniser (both read horizontal lines of upright glyphs); rotated: the
+    # column is turned 90 degrees as PP-OCR does, for vertical lines of Latin text.
+    vertical_layout: str = "upright"
+
+    def __post_init__(self) -> None:
+        _choice(self.vertical_layout, VERTICAL_LAYOUTS, "lines.vertical_layout")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,20 +23,25 @@ from difftsr_ocr.geometry.polygons import (
     text_height,
     upright_polygon,
 )
-from difftsr_ocr.geometry.rectify import LineWarp, Patch, plan_warp, rectify_line, unrectify
+from difftsr_ocr.geometry.rectify import VERTICAL_LAYOUTS, LineWarp, Patch, plan_warp, rectify_line, unrectify
+from difftsr_ocr.geometry.vertical import StripLayout, character_cells, lay_out_horizontally, stack_back
 
 __all__ = [
+    "VERTICAL_LAYOUTS",
     "VERTICAL_RATIO",
     "Chunk",
     "LineWarp",
     "PageLayout",
     "Patch",
+    "StripLayout",
     "arrange_lines",
     "centre_line",
+    "character_cells",
     "composite",
     "edges",
     "feather_mask",
     "is_vertical",
+    "lay_out_horizontally",
     "line_height",
     "line_length",
     "line_polygon",
@@ -48,6 +53,7 @@ __all__ = [
     "polygon_bbox",
     "rectify_line",
     "split_crop",
+    "stack_back",
     "stitch_chunks",
     "text_height",
     "unrectify",

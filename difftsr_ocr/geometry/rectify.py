@@ -5,8 +5,9 @@ top/bottom point pairs cut it into ``n - 1`` quads (one for a plain quadrilatera
 each quad gets the homography that sends a rectangle of *line space* onto it. Line
 space is ``[0, length] x [0, height]`` with length measured along the polygon's
 centre line, so one unit is about one page pixel. A crop is line space resampled to
-its pixel size, and turned 90 degrees counter-clockwise for vertical lines (as PP-OCR
-does), and by 180 degrees more for a line whose text stands on its head
+its pixel size; a vertical line's crop is its column cut into characters and laid out
+upright left to right (:mod:`.vertical`), or turned 90 degrees counter-clockwise as
+PP-OCR does; a crop is turned by 180 degrees more for a line whose text stands on its head
 (:func:`turn_over`). :func:`unrectify` uses the inverse homographies, so the round trip is exact up
 to interpolation, and it accepts a crop of any size: a restorer may return its output
 at a higher resolution, which is just a finer sampling of the same line space.
@@ -25,8 +26,22 @@ import numpy as np
 
 from difftsr_ocr.errors import ConfigError, InputImageError
 from difftsr_ocr.geometry.polygons import VERTICAL_RATIO, edges, is_vertical, line_polygon
+from difftsr_ocr.geometry.vertical import StripLayout, character_cells, lay_out_horizontally, stack_back
 
-__all__ = ["LineWarp", "Patch", "plan_warp", "rectify_line", "turn_over", "turned_page_warp", "unrectify"]
+__all__ = [
+    "VERTICAL_LAYOUTS",
+    "LineWarp",
+    "Patch",
+    "plan_warp",
+    "rectify_line",
+    "turn_over",
+    "turned_page_warp",
+    "unrectify",
+]
+
+# How a vertical line's crop is laid out: its characters upright side by side, or the
+# whole column turned 90 degrees counter-clockwise (PP-OCR's way, glyphs on their side).
+VERTICAL_LAYOUTS = ("upright", "rotated")
 
 # Bilinear sampling only aliases visibly when it shrinks by more than about 1.25x;
 # below this ratio the source is area-averaged down first.
@@ -42,8 +57,9 @@ class LineWarp:
     ``knots`` are the x positions in line space where the ``homographies`` (line
     space -> page pixels) hand over; ``line_size`` is ``(length, height)`` of line
     space; ``crop_size`` is ``(width, height)`` of the crop before any rotation;
-    ``rotated`` says the returned crop was turned 90 degrees counter-clockwise;
-    ``upside_down`` that it was turned 180 degrees (on top of that), because the text
+    ``rotated`` says the line is vertical: its crop was turned 90 degrees
+    counter-clockwise, or, when ``strip`` is set, its characters were laid out upright
+    left to right as ``strip`` records; ``upside_down`` that it was turned 180 degrees (on top of that), because the text
     on the page is upside down.
     """
 
@@ -55,10 +71,13 @@ class LineWarp:
     rotated: bool
     page_size: tuple[int, int]
     upside_down: bool = False
+    strip: StripLayout | None = None
 
     @property
     def output_size(self) -> tuple[int, int]:
         """(width, height) of the crop :func:`rectify_line` returns."""
+        if self.strip is not None:
+            return self.strip.strip_size
         width, height = self.crop_size
         return (height, width) if self.rotated else (width, height)
 
@@ -100,8 +119,9 @@ def plan_warp(
 ) -> LineWarp:
     """The warp for ``polygon`` without touching pixels.
 
-    ``height`` is the height of the returned crop (after rotation); by default the
-    text keeps its page resolution.
+    ``height`` is the height of the returned crop (after rotation; about that for a
+    column laid out upright, whose strip is as tall as its tallest character cell); by
+    default the text keeps its page resolution.
     """
     if height is not None and height < 1:
         raise ConfigError(f"rectify height must be a positive number of pixels, got {height}")
@@ -150,12 +170,16 @@ def rectify_line(
     *,
     height: int | None = None,
     vertical_ratio: float = VERTICAL_RATIO,
+    vertical_layout: str = "upright",
 ) -> tuple[np.ndarray, LineWarp]:
     """The upright crop of one line and the warp that maps it back.
 
-    ``page`` is ``H x W x 3`` uint8; the crop is too. Vertical lines come back turned
-    90 degrees counter-clockwise, so the text reads left to right.
+    ``page`` is ``H x W x 3`` uint8; the crop is too. A vertical line's text reads left
+    to right in its crop: ``vertical_layout`` ``"upright"`` sets its characters side by
+    side, still upright; ``"rotated"`` turns the column 90 degrees counter-clockwise.
     """
+    if vertical_layout not in VERTICAL_LAYOUTS:
+        raise ConfigError(f"vertical_layout must be one of {', '.join(VERTICAL_LAYOUTS)}, got {vertical_layout!r}")
     _check_image(page, "page")
     warp = plan_warp(polygon, (page.shape[1], page.shape[0]), height=height, vertical_ratio=vertical_ratio)
     crop_w, crop_h = warp.crop_size
@@ -178,7 +202,10 @@ def rectify_line(
     map_x = ((page_x - origin[0]) * factors[0] - 0.5).astype(np.float32)
     map_y = ((page_y - origin[1]) * factors[1] - 0.5).astype(np.float32)
     crop = cv2.remap(source, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    if warp.rotated:
+    if warp.rotated and vertical_layout == "upright":
+        crop, strip = lay_out_horizontally(crop, character_cells(crop))
+        warp = dataclasses.replace(warp, strip=strip)
+    elif warp.rotated:
         crop = np.ascontiguousarray(np.rot90(crop))
     return crop, warp
 
@@ -222,7 +249,10 @@ def unrectify(crop: np.ndarray, warp: LineWarp, *, scale: float = 1.0) -> Patch:
     if scale <= 0:
         raise ConfigError(f"output scale must be > 0, got {scale}")
     upright = crop[::-1, ::-1] if warp.upside_down else crop
-    upright = np.rot90(upright, -1) if warp.rotated else upright
+    if warp.strip is not None:
+        upright = stack_back(upright, warp.strip)
+    elif warp.rotated:
+        upright = np.rot90(upright, -1)
     length, line_height = warp.line_size
     # Crop pixels per output pixel, per axis (a restorer's crop may be finer along one axis
     # than the other): an axis much denser than the output is area-averaged down first.
