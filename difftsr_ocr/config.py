@@ -17,7 +17,6 @@ from difftsr_ocr.configschema import dataclass_from_mapping
 from difftsr_ocr.detect.base import BOX_TYPES
 from difftsr_ocr.errors import ConfigError
 from difftsr_ocr.gate import GateConfig
-from difftsr_ocr.geometry.rectify import VERTICAL_LAYOUTS
 from difftsr_ocr.imageio import DEFAULT_MAX_PIXELS
 from difftsr_ocr.restore.factory import RESTORER_KINDS as BUILDABLE_RESTORER_KINDS
 from difftsr_ocr.samplers import LATENT_SAMPLERS
@@ -25,6 +24,7 @@ from difftsr_ocr.yamlfile import read_yaml
 
 __all__ = [
     "OUTPUT_SCALES",
+    "VERTICAL_LAYOUTS",
     "DetectorConfig",
     "LinesConfig",
     "OrientationConfig",
@@ -43,6 +43,10 @@ RESTORER_KINDS = (*BUILDABLE_RESTORER_KINDS, "none")
 # Whole factors only: every page pixel becomes a block of output pixels, so coordinates
 # in the exports are the page's times the factor, exactly.
 OUTPUT_SCALES = (1, 2, 3, 4)
+
+# How a vertical line's crop is laid out: its characters upright side by side, or the
+# whole column turned 90 degrees counter-clockwise (PP-OCR's way, glyphs on their side).
+VERTICAL_LAYOUTS = ("upright", "rotated")
 
 
 def _choice(value: str, allowed: tuple[str, ...], what: str) -> None:

@@ -198,7 +198,7 @@ class Pipeline:
             region = dataclasses.replace(region, polygon=polygon)
             padded = pad_polygon(region.polygon, size, along=self.config.lines.pad_x, across=self.config.lines.pad_y)
             crop, warp = rectify_line(
-                pixels, _snap_to_pixels(padded, size), vertical_layout=self.config.lines.vertical_layout
+                pixels, _snap_to_pixels(padded, size), upright_columns=self.config.lines.vertical_layout == "upright"
             )
         except InputImageError as error:
             logger.warning("skipped a detected region at %s: %s", np.round(region.polygon).tolist(), error)

@@ -23,11 +23,10 @@ from difftsr_ocr.geometry.polygons import (
     text_height,
     upright_polygon,
 )
-from difftsr_ocr.geometry.rectify import VERTICAL_LAYOUTS, LineWarp, Patch, plan_warp, rectify_line, unrectify
+from difftsr_ocr.geometry.rectify import LineWarp, Patch, plan_warp, rectify_line, unrectify
 from difftsr_ocr.geometry.vertical import StripLayout, character_cells, lay_out_horizontally, stack_back
 
 __all__ = [
-    "VERTICAL_LAYOUTS",
     "VERTICAL_RATIO",
     "Chunk",
     "LineWarp",

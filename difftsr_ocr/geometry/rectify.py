@@ -28,20 +28,7 @@ from difftsr_ocr.errors import ConfigError, InputImageError
 from difftsr_ocr.geometry.polygons import VERTICAL_RATIO, edges, is_vertical, line_polygon
 from difftsr_ocr.geometry.vertical import StripLayout, character_cells, lay_out_horizontally, stack_back
 
-__all__ = [
-    "VERTICAL_LAYOUTS",
-    "LineWarp",
-    "Patch",
-    "plan_warp",
-    "rectify_line",
-    "turn_over",
-    "turned_page_warp",
-    "unrectify",
-]
-
-# How a vertical line's crop is laid out: its characters upright side by side, or the
-# whole column turned 90 degrees counter-clockwise (PP-OCR's way, glyphs on their side).
-VERTICAL_LAYOUTS = ("upright", "rotated")
+__all__ = ["LineWarp", "Patch", "plan_warp", "rectify_line", "turn_over", "turned_page_warp", "unrectify"]
 
 # Bilinear sampling only aliases visibly when it shrinks by more than about 1.25x;
 # below this ratio the source is area-averaged down first.
@@ -170,16 +157,14 @@ def rectify_line(
     *,
     height: int | None = None,
     vertical_ratio: float = VERTICAL_RATIO,
-    vertical_layout: str = "upright",
+    upright_columns: bool = True,
 ) -> tuple[np.ndarray, LineWarp]:
     """The upright crop of one line and the warp that maps it back.
 
     ``page`` is ``H x W x 3`` uint8; the crop is too. A vertical line's text reads left
-    to right in its crop: ``vertical_layout`` ``"upright"`` sets its characters side by
-    side, still upright; ``"rotated"`` turns the column 90 degrees counter-clockwise.
+    to right in its crop: with ``upright_columns`` its characters are set side by side,
+    still upright; without, the column is turned 90 degrees counter-clockwise.
     """
-    if vertical_layout not in VERTICAL_LAYOUTS:
-        raise ConfigError(f"vertical_layout must be one of {', '.join(VERTICAL_LAYOUTS)}, got {vertical_layout!r}")
     _check_image(page, "page")
     warp = plan_warp(polygon, (page.shape[1], page.shape[0]), height=height, vertical_ratio=vertical_ratio)
     crop_w, crop_h = warp.crop_size
@@ -202,7 +187,7 @@ def rectify_line(
     map_x = ((page_x - origin[0]) * factors[0] - 0.5).astype(np.float32)
     map_y = ((page_y - origin[1]) * factors[1] - 0.5).astype(np.float32)
     crop = cv2.remap(source, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    if warp.rotated and vertical_layout == "upright":
+    if warp.rotated and upright_columns:
         crop, strip = lay_out_horizontally(crop, character_cells(crop))
         warp = dataclasses.replace(warp, strip=strip)
     elif warp.rotated:

@@ -65,7 +65,7 @@ def _scene(kind: str) -> tuple[np.ndarray, np.ndarray]:
 
 # The vertical scene is a Latin line turned on its side: read as PP-OCR reads it (turned
 # back), not cut into characters as a CJK column is (tests/unit/test_vertical.py).
-ROTATED_LATIN = "rotated"
+ROTATED_LATIN = False
 SCENES = ["rot0", "rot15", "rot40", "rot-30", "perspective", "arc", "vertical"]
 
 
@@ -135,7 +135,7 @@ def test_upright_polygon_starts_a_vertical_line_at_its_text_top_left() -> None:
 def test_axis_aligned_integer_lines_rectify_and_return_exactly() -> None:
     page = np.random.default_rng(1).integers(0, 256, (300, 500, 3), dtype=np.uint8)
     polygon = np.array([[40.0, 60.0], [340.0, 60.0], [340.0, 100.0], [40.0, 100.0]])
-    crop, warp = rectify_line(page, polygon, vertical_layout=ROTATED_LATIN)
+    crop, warp = rectify_line(page, polygon, upright_columns=ROTATED_LATIN)
     assert np.array_equal(crop, page[60:100, 40:340])
     patch = unrectify(crop, warp)
     assert patch.bbox == (40, 60, 340, 100) and patch.mask.all()
@@ -145,7 +145,7 @@ def test_axis_aligned_integer_lines_rectify_and_return_exactly() -> None:
 @pytest.mark.parametrize("kind", SCENES)
 def test_rectify_recovers_the_rendered_line(kind: str) -> None:
     page, polygon = _scene(kind)
-    crop, warp = rectify_line(page, polygon, vertical_layout=ROTATED_LATIN)
+    crop, warp = rectify_line(page, polygon, upright_columns=ROTATED_LATIN)
     assert warp.rotated == (kind == "vertical")
     if kind != "perspective":  # that one is stretched on the page, so its crop is too
         assert abs(crop.shape[0] - LINE_H) <= 1 and abs(crop.shape[1] - LINE_W) <= 2
@@ -153,7 +153,7 @@ def test_rectify_recovers_the_rendered_line(kind: str) -> None:
     threshold = 0.85 if kind == "arc" else 0.95
     assert ink_correlation(upright, LINE) > threshold
     # The measure is sharp: a polygon off by a third of the line height misses.
-    shifted, _ = rectify_line(page, polygon + np.array([0.0, LINE_H / 3]), vertical_layout=ROTATED_LATIN)
+    shifted, _ = rectify_line(page, polygon + np.array([0.0, LINE_H / 3]), upright_columns=ROTATED_LATIN)
     assert ink_correlation(cv2.resize(shifted, (LINE_W, LINE_H)), LINE) < threshold
 
 
@@ -161,7 +161,7 @@ def test_rectify_recovers_the_rendered_line(kind: str) -> None:
 @pytest.mark.parametrize("resize", [1.0, 2.0, 0.7])
 def test_unrectify_inverts_rectify(kind: str, resize: float) -> None:
     page, polygon = _scene(kind)
-    crop, warp = rectify_line(page, polygon, vertical_layout=ROTATED_LATIN)
+    crop, warp = rectify_line(page, polygon, upright_columns=ROTATED_LATIN)
     if resize != 1.0:  # a restorer may answer at another resolution
         size = (round(crop.shape[1] * resize), round(crop.shape[0] * resize))
         crop = cv2.resize(crop, size, interpolation=cv2.INTER_CUBIC)
@@ -183,10 +183,10 @@ def test_unrectify_inverts_rectify(kind: str, resize: float) -> None:
 
 def test_target_height_and_output_scale() -> None:
     page, polygon = _scene("rot15")
-    crop, warp = rectify_line(page, polygon, height=64, vertical_layout=ROTATED_LATIN)
+    crop, warp = rectify_line(page, polygon, height=64, upright_columns=ROTATED_LATIN)
     assert crop.shape[0] == 64 and crop.shape[1] == pytest.approx(LINE_W * 64 / LINE_H, abs=1)
     assert warp.output_size == (crop.shape[1], crop.shape[0])
-    vertical_crop, _ = rectify_line(*_scene("vertical"), height=32, vertical_layout=ROTATED_LATIN)
+    vertical_crop, _ = rectify_line(*_scene("vertical"), height=32, upright_columns=ROTATED_LATIN)
     assert vertical_crop.shape[:2] == (32, round(LINE_W * 32 / LINE_H))
     patch = unrectify(crop, warp, scale=2.0)
     big = LanczosUpscaler().upscale(page, 2)

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from difftsr_ocr.config import LinesConfig
 from difftsr_ocr.errors import ConfigError
 from difftsr_ocr.evaluation.synthetic.render import LineSpec, render_lines
 from difftsr_ocr.geometry.polygons import pad_polygon
@@ -132,11 +133,11 @@ def test_cells_that_do_not_cover_the_column_are_refused() -> None:
     with pytest.raises(ValueError, match="cover rows"):
         lay_out_horizontally(column, np.array([[0, 40], [50, 100]]))
     with pytest.raises(ConfigError, match="vertical_layout"):
-        rectify_line(column, np.array([[5.0, 5], [30, 5], [30, 95], [5, 95]]), vertical_layout="sideways")
+        LinesConfig(vertical_layout="sideways")
 
 
 def test_the_rotated_layout_turns_the_column_as_ppocr_does() -> None:
     page, polygon = _column(TEXTS[0])
-    crop, warp = rectify_line(page, polygon, vertical_layout="rotated")
+    crop, warp = rectify_line(page, polygon, upright_columns=False)
     assert warp.strip is None and np.array_equal(crop, np.rot90(_upright_column(page, polygon)))
     assert np.array_equal(unrectify(crop, warp).image, _upright_column(page, polygon))
