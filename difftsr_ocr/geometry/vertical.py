@@ -33,6 +33,8 @@ _PITCHES_TRIED = 11
 # A run of ink taller than this many glyph sizes holds touching characters: split it
 # evenly into square cells.
 _SPLIT_ABOVE = 1.5
+# OpenCV's median filter of 8-bit images takes odd apertures up to this size.
+_MAX_MEDIAN = 255
 # A row or column holds ink when this share of the busiest one does (specks of noise
 # and JPEG ringing stay below it).
 _INK_SHARE = 0.05
@@ -86,8 +88,8 @@ def character_cells(column: np.ndarray) -> np.ndarray:
 def lay_out_horizontally(column: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, StripLayout]:
     """The cells of ``column`` side by side, left to right, upright; and where each went.
 
-    The strip is as tall as the tallest cell; shorter cells are centred on the
-    column's paper colour, which :func:`stack_back` never reads.
+    The strip is as tall as the tallest cell; shorter cells are centred on their own
+    paper colour, which :func:`stack_back` never reads.
     """
     height, width = column.shape[:2]
     cells = np.asarray(cells, dtype=np.int64)
@@ -102,12 +104,14 @@ def lay_out_horizontally(column: np.ndarray, cells: np.ndarray) -> tuple[np.ndar
         raise ValueError(f"cells must cover rows 0..{height} in order without gaps, got {cells.tolist()}")
     strip_height = int((cells[:, 1] - cells[:, 0]).max())
     layout = StripLayout(cells=cells, column_size=(width, height), strip_size=(width * len(cells), strip_height))
-    paper = np.median(column.reshape(-1, column.shape[2]), axis=0).astype(column.dtype)
     strip = np.empty((strip_height, width * len(cells), column.shape[2]), column.dtype)
-    strip[:] = paper
     for index, (start, end) in enumerate(cells):
+        cell = column[start:end]
+        across = slice(index * width, (index + 1) * width)
+        # The cell's own paper colour around it: a photo's backdrop changes along the column.
+        strip[:, across] = np.median(cell.reshape(-1, cell.shape[2]), axis=0).astype(column.dtype)
         top = layout.strip_top(index)
-        strip[top : top + end - start, index * width : (index + 1) * width] = column[start:end]
+        strip[top : top + end - start, across] = cell
     return strip, layout
 
 
@@ -142,16 +146,18 @@ def stack_back(strip: np.ndarray, layout: StripLayout) -> np.ndarray:
 
 def _ink(column: np.ndarray) -> np.ndarray | None:
     """Where the column holds ink (bool, ``H x W``), dark on light or light on dark; None without ink."""
-    gray = cv2.cvtColor(column, cv2.COLOR_RGB2GRAY) if column.shape[2] == 3 else column[..., 0]
-    if min(gray.shape) < 3 or int(gray.max()) - int(gray.min()) < _MIN_CONTRAST:
+    gray = np.ascontiguousarray(cv2.cvtColor(column, cv2.COLOR_RGB2GRAY) if column.shape[2] == 3 else column[..., 0])
+    if min(gray.shape) < 3:
+        return None
+    # Strokes are thin beside a glyph: a median over half the column's width is the paper
+    # behind them, even where a photo's backdrop changes colour across the column.
+    reach = min(min(gray.shape) // 2 * 2 + 1, _MAX_MEDIAN)
+    contrast = cv2.absdiff(gray, cv2.medianBlur(gray, reach))
+    if int(contrast.max()) < _MIN_CONTRAST:
         return None
     # A 3x3 median keeps strokes and drops the single-pixel noise Otsu would count as ink.
-    smooth = cv2.medianBlur(np.ascontiguousarray(gray), 3)
-    _, dark = cv2.threshold(smooth, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    dark = dark > 0
-    # The padded column's side edges are paper, whichever of the two is darker.
-    sides = np.concatenate([dark[:, 0], dark[:, -1]])
-    ink = dark if sides.mean() <= 0.5 else ~dark
+    _, ink = cv2.threshold(cv2.medianBlur(contrast, 3), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    ink = ink > 0
     return ink if ink.any() else None
 
 

@@ -110,7 +110,10 @@ def test_a_single_character_column_is_one_cell() -> None:
 
 def test_touching_glyphs_fall_back_to_square_cells_of_the_ink_width() -> None:
     column = np.full((200, 60, 3), 255, np.uint8)
-    column[20:180, 10:50] = 0  # one unbroken bar of ink 40 wide and 160 tall: no gap anywhere
+    # Strokes 40 wide over 160 rows, joined by a stem: ink on every row, no gap anywhere.
+    column[20:180, 29:32] = 0
+    for row in range(20, 180, 8):
+        column[row : row + 3, 10:50] = 0
     cells = character_cells(column)
     assert len(cells) == 4 and np.abs(cells[1:, 0] - [60, 100, 140]).max() <= 1
     strip, layout = lay_out_horizontally(column, cells)
