@@ -22,11 +22,12 @@ from tests.pipeline.stubs import IdentityRestorer
 SLICE_SEED = 100
 SLICE_PAGES = 16
 
-# Measured on this slice when set: see the README's vertical figures.
+# Measured on this slice when set (2026-12): 16 columns, 72 characters; upright and turned
+# both read every column exactly, clean and degraded. One character is 0.014.
 UPRIGHT_CLEAN_CER_MAX = 0.02
-UPRIGHT_DEGRADED_CER_MAX = 0.10
+UPRIGHT_DEGRADED_CER_MAX = 0.05
 # Upright must read the columns no worse than PP-OCR's turned crop, give or take one
-# character of the slice's ~70.
+# character of the slice's 72.
 NOT_WORSE_BY = 0.015
 
 
@@ -60,15 +61,18 @@ def test_the_pipeline_hands_the_restorer_an_upright_strip_and_pastes_it_back(rec
     (column,) = [line for line in page.lines if line.kind == "vertical"]
     config = config_from_dict({"device": "cpu", "gate": {"policy": "always"}})
     pipeline = Pipeline(PPOCRDetector(), recognizer, IdentityRestorer(), config)
-    prepared = pipeline.prepare(page.degraded)
-    (work,) = [line for line in prepared.lines if line.vertical]
+    prepared = pipeline.prepare(page.clean)
+    (index,) = [number for number, line in enumerate(prepared.lines) if line.vertical]
+    work = prepared.lines[index]
     # Laid out left to right: as long as the column is tall, as tall as a character.
     assert work.warp.strip is not None and work.crop.shape[1] > 2 * work.crop.shape[0]
     assert recognizer.recognize([work.crop])[0].text == column.text
     pipeline.restore([prepared])
     result = pipeline.finish(prepared)
-    (line,) = [line for line in result.page.lines if line.vertical]
-    assert line.decision == "restored" and line.text == column.text
-    # The identity restoration goes back where it came from (to resampling, where not axis-aligned).
-    error = np.abs(result.image.astype(int) - page.degraded.astype(int))
-    assert error.max() <= 60 and error.mean() < 0.5
+    line = result.page.lines[index]
+    assert line.vertical and line.decision == "restored" and line.text == column.text
+    # The detector's near-upright column is cut on whole pixels: the identity restoration
+    # goes back bit for bit.
+    patch = result.patches[index]
+    x0, y0, x1, y1 = patch.bbox
+    assert np.array_equal(patch.image[patch.mask], page.clean[y0:y1, x0:x1][patch.mask])
