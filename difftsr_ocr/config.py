@@ -46,7 +46,7 @@ OUTPUT_SCALES = (1, 2, 3, 4)
 
 # How a vertical line's crop is laid out: its characters upright side by side, or the
 # whole column turned 90 degrees counter-clockwise (PP-OCR's way, glyphs on their side).
-VERTICAL_LAYOUTS = ("upright", "rotated")
+VERTICAL_LAYOUTS = ("auto", "upright", "rotated")
 
 
 def _choice(value: str, allowed: tuple[str, ...], what: str) -> None:
@@ -148,8 +148,10 @@ class LinesConfig:
     match_colors: bool = False
     # upright: a vertical CJK column's characters are set side by side, upright, for the
     # restorer and recogniser (both read horizontal lines of upright glyphs); rotated: the
-    # column is turned 90 degrees as PP-OCR does, for vertical lines of Latin text.
-    vertical_layout: str = "upright"
+    # column is turned 90 degrees as PP-OCR does, for vertical lines of Latin text (a page
+    # scanned sideways); auto: each vertical line is read both ways and keeps the layout
+    # the recogniser reads more confidently.
+    vertical_layout: str = "auto"
 
     def __post_init__(self) -> None:
         _choice(self.vertical_layout, VERTICAL_LAYOUTS, "lines.vertical_layout")

@@ -185,8 +185,12 @@ class Pipeline:
             return page_from_array(image)
         return load_image(Path(image), max_pixels=self.config.max_image_pixels)
 
-    def _cut_line(self, pixels: np.ndarray, region: TextRegion) -> _LineCut | None:
-        """The line's upright crop, or None (logged) for a region no line can be cut from."""
+    def _cut_line(self, pixels: np.ndarray, region: TextRegion, upright_columns: bool | None = None) -> _LineCut | None:
+        """The line's upright crop, or None (logged) for a region no line can be cut from.
+
+        ``upright_columns`` says how a vertical line is cut (None: as the config says;
+        ``auto`` cuts it rotated first, see :meth:`_read_lines`).
+        """
         size = (pixels.shape[1], pixels.shape[0])
         polygon = region.polygon
         if len(polygon) < 4 or len(polygon) % 2:
@@ -197,9 +201,9 @@ class Pipeline:
                 raise InputImageError("it has no area")
             region = dataclasses.replace(region, polygon=polygon)
             padded = pad_polygon(region.polygon, size, along=self.config.lines.pad_x, across=self.config.lines.pad_y)
-            crop, warp = rectify_line(
-                pixels, _snap_to_pixels(padded, size), upright_columns=self.config.lines.vertical_layout == "upright"
-            )
+            if upright_columns is None:
+                upright_columns = self.config.lines.vertical_layout == "upright"
+            crop, warp = rectify_line(pixels, _snap_to_pixels(padded, size), upright_columns=upright_columns)
         except InputImageError as error:
             logger.warning("skipped a detected region at %s: %s", np.round(region.polygon).tolist(), error)
             return None
@@ -228,6 +232,8 @@ class Pipeline:
             block_sizes = tuple(len(block) for block in layout.blocks)
         with _Timer(timings, "recognize"):
             readings = self.recognizer.recognize([cut.crop for cut in cuts]) if cuts else []
+            if self.config.lines.vertical_layout == "auto":
+                cuts, readings = self._columns_read_upright_if_better(pixels, cuts, readings)
         if self.orientation is None or not cuts:
             return cuts, readings, block_sizes
         with _Timer(timings, "orient"):
@@ -247,6 +253,27 @@ class Pipeline:
             for cut, flag in zip(cuts, verdict.upside_down, strict=True)
         ]
         return turned, verdict.readings, block_sizes
+
+    def _columns_read_upright_if_better(
+        self, pixels: np.ndarray, cuts: list[_LineCut], readings: list[Recognition]
+    ) -> tuple[list[_LineCut], list[Recognition]]:
+        """Vertical lines cut again with their characters upright, kept where that reads more confidently.
+
+        A CJK column reads best as its characters set upright side by side; a line of
+        Latin text on a page scanned sideways reads best turned 90 degrees (cut upright,
+        it would be cut letter by letter). The recogniser's confidence tells the two apart.
+        """
+        columns = [number for number, cut in enumerate(cuts) if cut.vertical]
+        upright = {number: self._cut_line(pixels, cuts[number].region, upright_columns=True) for number in columns}
+        upright = {number: cut for number, cut in upright.items() if cut is not None}
+        if not upright:
+            return cuts, readings
+        cuts, readings = list(cuts), list(readings)
+        second = self.recognizer.recognize([cut.crop for cut in upright.values()])
+        for (number, cut), reading in zip(upright.items(), second, strict=True):
+            if reading.confidence > readings[number].confidence:
+                cuts[number], readings[number] = cut, reading
+        return cuts, readings
 
     def _plan_line(self, cut: _LineCut, reading: Recognition) -> LineWork:
         height, width = cut.crop.shape[:2]

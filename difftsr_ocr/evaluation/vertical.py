@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from difftsr_ocr.config import VERTICAL_LAYOUTS, LinesConfig
+from difftsr_ocr.config import LinesConfig
 from difftsr_ocr.evaluation.metrics import TextScore, text_score
 from difftsr_ocr.evaluation.synthetic.pages import SyntheticPage
 from difftsr_ocr.geometry.polygons import pad_polygon
@@ -20,6 +20,8 @@ from difftsr_ocr.recognize.base import Recognizer
 
 __all__ = ["VerticalCropScore", "score_vertical_crops"]
 
+# The two ways a column can be cut ("auto" chooses between them per line).
+CUT_LAYOUTS = ("upright", "rotated")
 IMAGES = ("clean", "degraded")
 
 
@@ -40,7 +42,7 @@ def score_vertical_crops(
 ) -> VerticalCropScore:
     """CER of the crops of every true vertical line, per vertical layout and per page image."""
     lines = lines or LinesConfig()
-    crops: dict[tuple[str, str], list] = {(layout, image): [] for layout in VERTICAL_LAYOUTS for image in IMAGES}
+    crops: dict[tuple[str, str], list] = {(layout, image): [] for layout in CUT_LAYOUTS for image in IMAGES}
     truths = []
     for page in pages:
         size = (page.clean.shape[1], page.clean.shape[0])
@@ -49,7 +51,7 @@ def score_vertical_crops(
                 continue
             truths.append(line.text)
             polygon = pad_polygon(line.polygon, size, along=lines.pad_x, across=lines.pad_y)
-            for layout in VERTICAL_LAYOUTS:
+            for layout in CUT_LAYOUTS:
                 for image in IMAGES:
                     crop, _ = rectify_line(getattr(page, image), polygon, upright_columns=layout == "upright")
                     crops[(layout, image)].append(crop)
