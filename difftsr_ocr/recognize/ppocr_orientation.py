@@ -104,25 +104,3 @@ def _normalise(crop: np.ndarray) -> np.ndarray:
     out = np.zeros((3, _HEIGHT, _WIDTH), dtype=np.float32)
     out[:, :, :resized_w] = ((resized / 255.0 - _MEAN) / _STD).transpose(2, 0, 1)
     return out
-
-
-def _pieces(crop: np.ndarray) -> list[np.ndarray]:
-    """The crop cut into pieces of at most the model's 4:1 shape, overlapping so that every glyph is seen whole."""
-    height, width = crop.shape[:2]
-    piece_width = max(1, round(height * _WIDTH / _HEIGHT))
-    if width <= piece_width * 1.25:
-        return [crop]
-    count = math.ceil(width / piece_width) + 1
-    starts = np.linspace(0, width - piece_width, count).round().astype(int)
-    return [crop[:, start : start + piece_width] for start in starts]
-
-
-def _normalise(crop: np.ndarray) -> np.ndarray:
-    """One crop as the model's ``3 x 48 x 192`` input: resized to height 48, padded with zeros on the right."""
-    height, width = crop.shape[:2]
-    resized_w = min(_WIDTH, math.ceil(_HEIGHT * width / height))
-    # PP-OCR models are trained on OpenCV-decoded (BGR) images.
-    resized = cv2.resize(crop, (resized_w, _HEIGHT))[:, :, ::-1].astype(np.float32)
-    out = np.zeros((3, _HEIGHT, _WIDTH), dtype=np.float32)
-    out[:, :, :resized_w] = ((resized / 255.0 - _MEAN) / _STD).transpose(2, 0, 1)
-    return out
