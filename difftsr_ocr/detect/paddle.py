@@ -57,13 +57,15 @@ def write_paddle_det_model_dir(
     max_candidates: int = 1000,
     unclip_ratio: float = 1.6,
     link: bool = True,
-    box_type: str = "poly",
+    box_type: str = "quad",
 ) -> Path:
     """Write a PaddleOCR detection model folder around a PP-OCR ONNX detector; returns the folder.
 
     ``onnx_path`` defaults to rapidocr's bundled ``PP-OCRv6_det_small.onnx``. The resize
     limits in the yml are ignored by PaddleOCR: :class:`PaddleDetector` passes its own.
-    ``box_type`` is PaddleOCR's DB ``box_type``: "quad" rectangles or "poly" contours.
+    ``box_type`` is PaddleOCR's DB ``box_type``: "quad" rectangles (what PaddleOCR's own
+    OCR pipeline expects: its box sorting takes quads only) or "poly" contours (for
+    :class:`PaddleDetector`, which turns them into quads or bent-line polygons).
     """
     if box_type not in BOX_TYPES:
         raise ConfigError(f"box_type={box_type!r} is not one of {', '.join(BOX_TYPES)}")

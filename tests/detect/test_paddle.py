@@ -63,9 +63,10 @@ def page() -> Page:
 def test_paddle_detection_matches_ppocr(
     paddle_env: Path, model_dirs: tuple[Path, Path], page: Page, which: str
 ) -> None:
+    # Quads on both sides: the model folder's default, PaddleOCR's own post-processing.
     image, lines = page if which == "page" else render_rotated_block(12.0)
-    paddle_regions = PaddleDetector(model_dirs[0], threads=2).detect(image)
-    our_regions = PPOCRDetector(threads=2).detect(image)
+    paddle_regions = PaddleDetector(model_dirs[0], threads=2, box_type="quad").detect(image)
+    our_regions = PPOCRDetector(threads=2, box_type="quad").detect(image)
     assert len(paddle_regions) == len(our_regions) > 0
     for theirs, ours in zip(paddle_regions, our_regions, strict=True):
         assert polygon_iou(theirs.polygon, ours.polygon) > 0.8
@@ -187,3 +188,18 @@ def test_write_model_dir_records_the_box_type(tmp_path: Path) -> None:
     assert post["box_type"] == "poly" and post["score_mode"] == "slow"
     with pytest.raises(ConfigError):
         write_paddle_det_model_dir(tmp_path / "bad", box_type="circle")
+
+
+@pytest.mark.paddle
+def test_a_poly_model_folder_gives_bent_lines_like_ours(paddle_env: Path, tmp_path: Path) -> None:
+    # Scene page 1 holds an arc among straight, rotated and vertical lines.
+    from difftsr_ocr.evaluation.metrics import match_polygons
+    from difftsr_ocr.evaluation.synthetic.pages import generate_page
+
+    page = generate_page(1, "scene")
+    folder = write_paddle_det_model_dir(tmp_path / "det", box_type="poly")
+    theirs = PaddleDetector(folder, threads=2).detect(page.clean)
+    ours = PPOCRDetector(threads=2).detect(page.clean)
+    assert [len(r.polygon) for r in theirs] == [len(r.polygon) for r in ours]
+    assert any(len(r.polygon) > 4 for r in theirs), "the arc comes as a bent-line polygon"
+    assert len(match_polygons([r.polygon for r in theirs], [line.polygon for line in page.lines])) == len(page.lines)
