@@ -35,7 +35,15 @@ from difftsr_ocr.geometry.composite import composite
 from difftsr_ocr.geometry.curves import region_from_outline
 from difftsr_ocr.geometry.layout import arrange_lines
 from difftsr_ocr.geometry.polygons import is_vertical, pad_polygon, upright_polygon
-from difftsr_ocr.geometry.rectify import LineWarp, Patch, rectify_line, turn_over, turned_page_warp, unrectify
+from difftsr_ocr.geometry.rectify import (
+    LineWarp,
+    Patch,
+    rectify_line,
+    turn_over,
+    turned_page_warp,
+    unrectify,
+    upright_column,
+)
 from difftsr_ocr.imageio import PageImage, load_image, page_from_array
 from difftsr_ocr.merge import join_chunk_texts, merge_readings, same_reading
 from difftsr_ocr.recognize.base import Recognition, Recognizer
@@ -185,11 +193,11 @@ class Pipeline:
             return page_from_array(image)
         return load_image(Path(image), max_pixels=self.config.max_image_pixels)
 
-    def _cut_line(self, pixels: np.ndarray, region: TextRegion, upright_columns: bool | None = None) -> _LineCut | None:
+    def _cut_line(self, pixels: np.ndarray, region: TextRegion) -> _LineCut | None:
         """The line's upright crop, or None (logged) for a region no line can be cut from.
 
-        ``upright_columns`` says how a vertical line is cut (None: as the config says;
-        ``auto`` cuts it rotated first, see :meth:`_read_lines`).
+        Vertical lines are cut as ``lines.vertical_layout`` says; ``auto`` cuts them
+        turned 90 degrees first (see :meth:`_columns_read_upright_if_better`).
         """
         size = (pixels.shape[1], pixels.shape[0])
         polygon = region.polygon
@@ -201,8 +209,7 @@ class Pipeline:
                 raise InputImageError("it has no area")
             region = dataclasses.replace(region, polygon=polygon)
             padded = pad_polygon(region.polygon, size, along=self.config.lines.pad_x, across=self.config.lines.pad_y)
-            if upright_columns is None:
-                upright_columns = self.config.lines.vertical_layout == "upright"
+            upright_columns = self.config.lines.vertical_layout == "upright"
             crop, warp = rectify_line(pixels, _snap_to_pixels(padded, size), upright_columns=upright_columns)
         except InputImageError as error:
             logger.warning("skipped a detected region at %s: %s", np.round(region.polygon).tolist(), error)
@@ -233,7 +240,7 @@ class Pipeline:
         with _Timer(timings, "recognize"):
             readings = self.recognizer.recognize([cut.crop for cut in cuts]) if cuts else []
             if self.config.lines.vertical_layout == "auto":
-                cuts, readings = self._columns_read_upright_if_better(pixels, cuts, readings)
+                cuts, readings = self._columns_read_upright_if_better(cuts, readings)
         if self.orientation is None or not cuts:
             return cuts, readings, block_sizes
         with _Timer(timings, "orient"):
@@ -255,17 +262,20 @@ class Pipeline:
         return turned, verdict.readings, block_sizes
 
     def _columns_read_upright_if_better(
-        self, pixels: np.ndarray, cuts: list[_LineCut], readings: list[Recognition]
+        self, cuts: list[_LineCut], readings: list[Recognition]
     ) -> tuple[list[_LineCut], list[Recognition]]:
-        """Vertical lines cut again with their characters upright, kept where that reads more confidently.
+        """Vertical lines laid out again with their characters upright, kept where that reads more confidently.
 
         A CJK column reads best as its characters set upright side by side; a line of
-        Latin text on a page scanned sideways reads best turned 90 degrees (cut upright,
-        it would be cut letter by letter). The recogniser's confidence tells the two apart.
+        Latin text on a page scanned sideways reads best turned 90 degrees (laid out
+        upright, it would be cut letter by letter). The recogniser's confidence tells the
+        two apart.
         """
-        columns = [number for number, cut in enumerate(cuts) if cut.vertical]
-        upright = {number: self._cut_line(pixels, cuts[number].region, upright_columns=True) for number in columns}
-        upright = {number: cut for number, cut in upright.items() if cut is not None}
+        upright = {
+            number: cut._replace(**dict(zip(("crop", "warp"), upright_column(cut.crop, cut.warp), strict=True)))
+            for number, cut in enumerate(cuts)
+            if cut.warp.rotated and cut.warp.strip is None
+        }
         if not upright:
             return cuts, readings
         cuts, readings = list(cuts), list(readings)

@@ -28,7 +28,16 @@ from difftsr_ocr.errors import ConfigError, InputImageError
 from difftsr_ocr.geometry.polygons import VERTICAL_RATIO, edges, is_vertical, line_polygon
 from difftsr_ocr.geometry.vertical import StripLayout, character_cells, lay_out_horizontally, stack_back
 
-__all__ = ["LineWarp", "Patch", "plan_warp", "rectify_line", "turn_over", "turned_page_warp", "unrectify"]
+__all__ = [
+    "LineWarp",
+    "Patch",
+    "plan_warp",
+    "rectify_line",
+    "turn_over",
+    "turned_page_warp",
+    "unrectify",
+    "upright_column",
+]
 
 # Bilinear sampling only aliases visibly when it shrinks by more than about 1.25x;
 # below this ratio the source is area-averaged down first.
@@ -188,11 +197,27 @@ def rectify_line(
     map_y = ((page_y - origin[1]) * factors[1] - 0.5).astype(np.float32)
     crop = cv2.remap(source, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     if warp.rotated and upright_columns:
-        crop, strip = lay_out_horizontally(crop, character_cells(crop))
-        warp = dataclasses.replace(warp, strip=strip)
-    elif warp.rotated:
+        return _column_laid_out(crop, warp)
+    if warp.rotated:
         crop = np.ascontiguousarray(np.rot90(crop))
     return crop, warp
+
+
+def upright_column(crop: np.ndarray, warp: LineWarp) -> tuple[np.ndarray, LineWarp]:
+    """A vertical line's crop turned 90 degrees (PP-OCR's way) laid out again with its characters upright.
+
+    The same crop and warp :func:`rectify_line` gives with ``upright_columns``, without
+    sampling the page again: the turned crop is the column, turned.
+    """
+    _check_image(crop, "line crop")
+    if not warp.rotated or warp.strip is not None or warp.upside_down:
+        raise ValueError("upright_column takes the crop of a vertical line turned 90 degrees, nothing else")
+    return _column_laid_out(np.ascontiguousarray(np.rot90(crop, -1)), warp)
+
+
+def _column_laid_out(column: np.ndarray, warp: LineWarp) -> tuple[np.ndarray, LineWarp]:
+    strip_crop, strip = lay_out_horizontally(column, character_cells(column))
+    return strip_crop, dataclasses.replace(warp, strip=strip)
 
 
 def turn_over(crop: np.ndarray, warp: LineWarp) -> tuple[np.ndarray, LineWarp]:

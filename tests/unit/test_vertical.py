@@ -10,7 +10,7 @@ from difftsr_ocr.config import LinesConfig
 from difftsr_ocr.errors import ConfigError
 from difftsr_ocr.evaluation.synthetic.render import LineSpec, render_lines
 from difftsr_ocr.geometry.polygons import pad_polygon
-from difftsr_ocr.geometry.rectify import rectify_line, unrectify
+from difftsr_ocr.geometry.rectify import rectify_line, turn_over, unrectify, upright_column
 from difftsr_ocr.geometry.vertical import character_cells, lay_out_horizontally, stack_back
 from tests.unit.geometry_helpers import range_error
 
@@ -144,3 +144,22 @@ def test_the_rotated_layout_turns_the_column_as_ppocr_does() -> None:
     crop, warp = rectify_line(page, polygon, upright_columns=False)
     assert warp.strip is None and np.array_equal(crop, np.rot90(_upright_column(page, polygon)))
     assert np.array_equal(unrectify(crop, warp).image, _upright_column(page, polygon))
+
+
+@pytest.mark.parametrize("text", TEXTS[:2])
+def test_a_turned_column_laid_out_again_is_the_upright_cut(text: str) -> None:
+    page, polygon = _column(text)
+    turned, turned_warp = rectify_line(page, polygon, upright_columns=False)
+    strip, warp = upright_column(turned, turned_warp)
+    expected, expected_warp = rectify_line(page, polygon, upright_columns=True)
+    assert np.array_equal(strip, expected)
+    assert warp.strip is not None and expected_warp.strip is not None
+    assert np.array_equal(warp.strip.cells, expected_warp.strip.cells)
+    assert (warp.strip.column_size, warp.strip.strip_size) == (
+        expected_warp.strip.column_size,
+        expected_warp.strip.strip_size,
+    )
+    with pytest.raises(ValueError, match="vertical line turned 90 degrees"):
+        upright_column(strip, warp)
+    with pytest.raises(ValueError, match="vertical line turned 90 degrees"):
+        upright_column(*turn_over(turned, turned_warp))
