@@ -10,7 +10,8 @@ plausible confusions (difftsr_ocr.evaluation.oracles). Printed: the evidence of 
 changed reading (log-likelihood ratio per changed character under the original crop's
 CTC output, the same of the original vs the restored reading under the restored crop,
 the pixel inconsistency and the best look-alike's gain) by restorer and script, a sweep of the safe gate's thresholds, and per
-policy the share of the truth restorer's changed readings accepted (goal >= 90%), the
+policy the share of the truth restorer's corrections accepted (goal >= 90%; a changed
+reading of the clean crop that is no nearer the truth is not a correction), the
 share of the liar's refused (goal >= 99%) and the merged text's character error rate.
 """
 
@@ -87,6 +88,11 @@ def main() -> int:
     print(f"{trial.pages} pages, {trial.lines} true lines, {time.perf_counter() - started:.0f} s")
     unmatched = sum(c.script == "unmatched" for c in trial.changed)
     print(f"(not scored: {unmatched} changed readings of detections that match no true line)")
+    astray = [c for c in trial.changed if c.restorer == "truth" and c.script != "unmatched" and not c.corrects]
+    print(
+        f"(not scored: {len(astray)} changed readings of the clean crop that are no nearer the truth, "
+        f"{sum(c.accepted['safe'] for c in astray)} of them accepted by safe)"
+    )
 
     print(
         "\nWitness 1, under the original crop: log-likelihood ratio restored vs original reading per changed character"
@@ -159,7 +165,10 @@ def main() -> int:
                     )
                 )
             )
-            kind = "lie" if c.restorer == "liar" and c.lie else "reads true" if c.restorer == "liar" else "correction"
+            if c.restorer == "liar":
+                kind = "lie" if c.lie else "reads true"
+            else:
+                kind = "correction" if c.corrects else "no nearer the truth"
             print(
                 f"{c.restorer:<6}{c.script:<6} {c.original!r} -> {c.restored!r} (truth {c.truth!r}, {kind}) "
                 f"evidence {figures} safe {'accepts' if c.accepted['safe'] else 'refuses'}"

@@ -3,11 +3,13 @@
 A faithful restoration, degraded again, looks like the original crop. We fit the
 degradation that best maps the restored crop onto the original one: a small linear
 filter (blur, motion blur, sub-pixel shift, contrast, colour inversion) followed by a
-smooth tone curve, least squares over the whole line. The whole line pins that fit
+smooth tone curve, least squares over several glyphs at a time. Those pin the fit
 down, so what it cannot explain shows where the two disagree locally: a glyph the
 restorer drew differently from the one the original shows leaves a blob of residual the
 size of a stroke, while noise, JPEG blocks and a slightly wrong blur leave residual
-spread evenly along the text.
+spread evenly along the text. A long line is fitted in overlapping pieces a few glyphs
+long, cross-faded: the degradation of a rectified bent line changes along it (a motion
+blur on the page turns with the text), and one filter for the whole line cannot follow.
 
 :func:`inconsistency` is the strongest half-glyph window of low-pass residual over the
 median window along the text: about 1.5-2.5 for a faithful restoration, far more for
@@ -43,6 +45,12 @@ _NOISE_FLOOR = 1.0 / 255.0
 # Columns whose fitted signal is below this share of the median are gaps between words:
 # the median window is taken over text only.
 _TEXT_SHARE = 0.2
+# Length of the pieces a long line is fitted in, in line heights (about four glyphs),
+# overlapping by half. Four heights still pin the 82 unknowns down with thousands of
+# pixels, so a swapped glyph cannot be fitted away, and follow the blur of a bent line
+# under motion blur (Blatch→Batch: 5.5 with one filter, under the bar with pieces); six
+# heights were too long (benchmarks/gate_calibration.py).
+_PIECE_HEIGHTS = 4
 
 
 def _gray(crop: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -60,19 +68,48 @@ def _least_squares(design: np.ndarray, target: np.ndarray) -> np.ndarray:
     return np.linalg.solve(gram, design.T @ target)
 
 
-def _fit_degradation(original: np.ndarray, restored: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(residual, fitted): ``original`` minus the best filtered-and-tone-mapped ``restored``."""
-    height, width = original.shape
-    margin = _FILTER // 2
-    padded = np.pad(restored, margin, mode="edge")
-    shifted = [padded[dy : dy + height, dx : dx + width].ravel() for dy in range(_FILTER) for dx in range(_FILTER)]
-    design = np.stack([*shifted, np.ones(height * width)], axis=1)
-    filtered = design @ _least_squares(design, original.ravel())
+def _fit_piece(design: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The best filtered-and-tone-mapped restoration of ``target``, given the shifted restored pixels as ``design``."""
+    filtered = design @ _least_squares(design, target)
     # A cubic tone curve on the filtered image: degradations compress and shift contrast
     # non-linearly (JPEG, gamma, saturation), and a restorer repaints colours.
     level = (filtered - filtered.mean()) / (filtered.std() + 1e-9)
     tones = np.stack([np.ones_like(level), level, level**2, level**3], axis=1)
-    fitted = (tones @ _least_squares(tones, original.ravel())).reshape(height, width)
+    return tones @ _least_squares(tones, target)
+
+
+def _pieces(width: int, piece: int) -> tuple[int, list[int]]:
+    """(length, starts) of pieces ``piece`` wide overlapping by half and covering ``width``; one piece if short."""
+    if width <= piece * 3 // 2:
+        return width, [0]
+    starts = list(range(0, width - piece + 1, piece // 2))
+    if starts[-1] != width - piece:
+        starts.append(width - piece)
+    return piece, starts
+
+
+def _fit_degradation(original: np.ndarray, restored: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(residual, fitted): ``original`` minus the best filtered-and-tone-mapped ``restored``, piece by piece."""
+    height, width = original.shape
+    margin = _FILTER // 2
+    padded = np.pad(restored, margin, mode="edge")
+    # Column-major pixel order, so that a piece (a range of columns) is a block of rows.
+    shifted = [
+        padded[dy : dy + height, dx : dx + width].ravel(order="F") for dy in range(_FILTER) for dx in range(_FILTER)
+    ]
+    design = np.stack([*shifted, np.ones(height * width)], axis=1)
+    target = original.ravel(order="F")
+    length, starts = _pieces(width, _PIECE_HEIGHTS * height)
+    # Pieces are cross-faded with a raised cosine, which never reaches zero inside a
+    # piece, so the line's ends (covered by one piece) keep that piece's fit.
+    fade = np.hanning(length + 2)[1:-1]
+    fitted = np.zeros(width * height)
+    weight = np.zeros(width)
+    for start in starts:
+        rows = slice(start * height, (start + length) * height)
+        fitted[rows] += _fit_piece(design[rows], target[rows]) * np.repeat(fade, height)
+        weight[start : start + length] += fade
+    fitted = (fitted.reshape(width, height) / weight[:, None]).T
     return original - fitted, fitted
 
 

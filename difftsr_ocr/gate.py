@@ -33,7 +33,10 @@ Policies:
           as confidently (within ``confidence_tolerance``). A changed reading is
           restored when all four witnesses agree: ``original_log_ratio >=
           min_log_ratio``, ``restored_log_ratio <= max_restored_log_ratio``,
-          ``inconsistency <= max_inconsistency`` and ``lookalike_gain <=
+          ``inconsistency <= max_inconsistency`` (``distinct_max_inconsistency`` when
+          ``original_log_ratio >= distinct_min_log_ratio`` and ``lookalike_gain <=
+          distinct_lookalike_gain``: the original crop itself reads the restored text
+          and tells it from its look-alikes) and ``lookalike_gain <=
           max_lookalike_gain``. A second, independent reader (the TDM
           transcript of ``refine_text=True``, compared case-insensitively) that reads
           the same lowers the first bar to ``confirmed_min_log_ratio``. The TransOCR text
@@ -90,6 +93,16 @@ class GateConfig:
     max_restored_log_ratio: float = -2.0
     max_inconsistency: float = 3.6
     max_lookalike_gain: float = 6.0
+    # The pixel witness is there for what the recogniser cannot tell apart (an accent, a
+    # case, a stroke). When the original crop itself reads the restored text about as
+    # well as its own reading (witness 1 at or above distinct_min_log_ratio) and prefers
+    # it to its every look-alike (witness 4 at or below distinct_lookalike_gain), the
+    # recogniser has told them apart, and a local residual is more likely damage the
+    # restoration removed (a speck, a cell of a column shifted): the pixels are then held
+    # to the looser bar.
+    distinct_min_log_ratio: float = -1.0
+    distinct_lookalike_gain: float = -3.0
+    distinct_max_inconsistency: float = 8.0
     # With an independent second reader agreeing (the TDM transcript), the original
     # pixels need only not rule the reading out flatly.
     confirmed_min_log_ratio: float = -12.0
@@ -99,16 +112,22 @@ class GateConfig:
             raise ConfigError(f"gate policy must be one of {', '.join(GATE_POLICIES)}, not {self.policy!r}")
         if not 0.0 <= self.confidence_tolerance <= 1.0:
             raise ConfigError(f"gate confidence_tolerance must be within 0..1, not {self.confidence_tolerance}")
-        for name in ("min_log_ratio", "max_restored_log_ratio", "confirmed_min_log_ratio"):
+        for name in ("min_log_ratio", "max_restored_log_ratio", "confirmed_min_log_ratio", "distinct_min_log_ratio"):
             if not getattr(self, name) <= 0.0:
                 raise ConfigError(f"gate {name} must be <= 0 (a log-likelihood ratio), not {getattr(self, name)}")
         if not self.max_lookalike_gain >= 0.0:
             raise ConfigError(
                 f"gate max_lookalike_gain must be >= 0 (a log-likelihood gain), not {self.max_lookalike_gain}"
             )
-        if not self.max_inconsistency >= 1.0:
+        for name in ("max_inconsistency", "distinct_max_inconsistency"):
+            if not getattr(self, name) >= 1.0:
+                raise ConfigError(
+                    f"gate {name} must be >= 1 (a ratio to the typical residual), not {getattr(self, name)}"
+                )
+        if not self.distinct_lookalike_gain <= 0.0:
             raise ConfigError(
-                f"gate max_inconsistency must be >= 1 (a ratio to the typical residual), not {self.max_inconsistency}"
+                f"gate distinct_lookalike_gain must be <= 0 (the original crop preferring the restored reading), "
+                f"not {self.distinct_lookalike_gain}"
             )
 
 
@@ -246,6 +265,18 @@ def decide(
     return _decide_change(original, restored, transcript, evidence, config)
 
 
+def _pixel_bar(evidence: Evidence | None, config: GateConfig) -> float:
+    """The pixel witness's bar: looser when the original crop reads the restored text and none of its look-alikes."""
+    distinct = (
+        evidence is not None
+        and evidence.original_log_ratio is not None
+        and evidence.original_log_ratio >= config.distinct_min_log_ratio
+        and evidence.lookalike_gain is not None
+        and evidence.lookalike_gain <= config.distinct_lookalike_gain
+    )
+    return config.distinct_max_inconsistency if distinct else config.max_inconsistency
+
+
 def _decide_change(
     original: Reading, restored: Reading, transcript: Reading | None, evidence: Evidence | None, config: GateConfig
 ) -> GateDecision:
@@ -255,9 +286,8 @@ def _decide_change(
         and transcript.source == "difftsr"
         and same_reading(transcript.text, restored.text, ignore_case=True)
     )
-    consistent = evidence is not None and (
-        evidence.inconsistency is None or evidence.inconsistency <= config.max_inconsistency
-    )
+    pixel_bar = _pixel_bar(evidence, config)
+    consistent = evidence is not None and (evidence.inconsistency is None or evidence.inconsistency <= pixel_bar)
     if evidence is None or evidence.original_log_ratio is None or evidence.restored_log_ratio is None:
         why = evidence.note if evidence is not None and evidence.note else "no evidence was weighed"
         if confirmed and consistent:
@@ -274,10 +304,10 @@ def _decide_change(
             f"the restored crop still reads the original ({evidence.restored_log_ratio:.2f} > "
             f"{config.max_restored_log_ratio:g})"
         )
-    if evidence.inconsistency is not None and evidence.inconsistency > config.max_inconsistency:
+    if evidence.inconsistency is not None and evidence.inconsistency > pixel_bar:
         failures.append(
             f"the restoration does not explain the original pixels "
-            f"(inconsistency {evidence.inconsistency:.2f} > {config.max_inconsistency:g})"
+            f"(inconsistency {evidence.inconsistency:.2f} > {pixel_bar:g})"
         )
     if evidence.lookalike_gain is not None and evidence.lookalike_gain > config.max_lookalike_gain:
         failures.append(

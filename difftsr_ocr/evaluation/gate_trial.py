@@ -2,8 +2,8 @@
 
 Per page the pipeline detects and reads the degraded lines once; then the truth
 restorer and the liar (:mod:`.oracles`) each restore them and every gate policy
-decides. A good gate accepts nearly all of the truth restorer's changed readings
-(they are corrections) and refuses the liar's (they are hallucinations the original
+decides. A good gate accepts nearly all of the truth restorer's corrections (changed
+readings nearer the truth) and refuses the liar's lies (hallucinations the original
 pixels do not show). Every changed line is kept with its evidence, so thresholds can
 be calibrated on the figures, and the merged text is scored against the truth.
 """
@@ -21,7 +21,7 @@ from difftsr_ocr.evaluation.metrics import TextScore, assign_texts, match_polygo
 from difftsr_ocr.evaluation.oracles import liar_for, truth_for
 from difftsr_ocr.evaluation.synthetic.pages import SyntheticPage
 from difftsr_ocr.gate import GATE_POLICIES
-from difftsr_ocr.merge import same_reading
+from difftsr_ocr.merge import edit_distance, reading_key, same_reading
 from difftsr_ocr.pipeline import Pipeline, PreparedPage
 from difftsr_ocr.results import Evidence
 
@@ -48,6 +48,17 @@ class ChangedLine:
         """Whether the restored reading says something the truth does not (a liar's redraw can still read true)."""
         return not same_reading(self.restored, self.truth)
 
+    @property
+    def corrects(self) -> bool:
+        """Whether the restored reading is nearer the truth than the original one.
+
+        The truth restorer's crop is the clean line, yet OCR can misread even that
+        ('Room 305,' read as 'Room 305.'): such a change moves away from the truth, and
+        refusing it is right, as a liar's redraw that still reads true is no lie.
+        """
+        truth = reading_key(self.truth)
+        return edit_distance(reading_key(self.restored), truth) < edit_distance(reading_key(self.original), truth)
+
 
 @dataclasses.dataclass
 class GateTrial:
@@ -61,7 +72,7 @@ class GateTrial:
     lines: int = 0
 
     def lines_of(self, restorer: str, script: str = "all") -> list[ChangedLine]:
-        """``restorer``'s changed readings of true lines in ``script``; for the liar, only those that lie.
+        """``restorer``'s changed readings of true lines in ``script``: the truth restorer's corrections, the liar's lies.
 
         A detection that matches no true line (a fragment, two lines at once) has no
         truth to correct towards, so its changes count for neither restorer.
@@ -72,7 +83,7 @@ class GateTrial:
             if c.restorer == restorer
             and c.script != "unmatched"
             and script in ("all", c.script)
-            and (restorer != "liar" or c.lie)
+            and (c.lie if restorer == "liar" else c.corrects)
         ]
 
     def accepted_share(self, restorer: str, policy: str, script: str = "all") -> float:

@@ -13,18 +13,17 @@ import pytest
 
 from difftsr_ocr.config import config_from_dict
 from difftsr_ocr.detect.ppocr import PPOCRDetector
-from difftsr_ocr.evaluation.gate_trial import GateTrial, run_gate_trial
+from difftsr_ocr.evaluation.gate_trial import ChangedLine, GateTrial, run_gate_trial
 from difftsr_ocr.evaluation.synthetic.pages import generate_pages
 from difftsr_ocr.pipeline import Pipeline
 from difftsr_ocr.recognize.ppocr import PPOCRRecognizer
 
 # Measured on this slice (2026-12-07): the truth restorer corrects 12 true lines and the
-# safe gate accepts 9 (merged CER 0.018 vs 0.124 with the original pixels; refused: 'ssE'
+# safe gate accepts 10 (merged CER 0.017 vs 0.124 with the original pixels; refused: 'ssE'
 # for 办公室, a reading so degraded that a correction and a lie are equally foreign to it,
-# 北太市 -> 北京市, a column whose restoration the pixel witness finds inconsistent, and
-# 'iteirs' -> 'items', whose pixels prefer 'iters'); the liar lies about 28 and the safe
-# gate accepts 1 ('IBaN' in a line the degraded page read as '1B44'). Over 160 pages the
-# gate accepts 87-92% of corrections and refuses 99.1-99.8% of lies (README).
+# and 'iteirs' -> 'items', whose pixels prefer 'iters'); the liar lies about 28 and the
+# safe gate accepts 1 ('IBaN' in a line the degraded page read as '1B44'). Over 160 pages
+# the gate accepts 90-94% of corrections and refuses 99.2-99.8% of lies (README).
 MIN_TRUTH_CHANGES = 8
 MIN_LIAR_CHANGES = 15
 MIN_TRUTH_ACCEPTED = 0.7
@@ -66,3 +65,16 @@ def test_always_and_never_bound_the_gate(trial: GateTrial) -> None:
         assert trial.accepted_share(restorer, "always") == 1.0
         assert trial.accepted_share(restorer, "never") == 0.0
     assert trial.merged["truth", "always", "all"].cer < trial.merged["truth", "safe", "all"].cer
+
+
+@pytest.mark.parametrize(
+    ("original", "restored", "corrects"),
+    [("Blatch 7", "Batch 7", True), ("Room 305,", "Room 305.", False), ("Rom 305.", "Room 305.", True)],
+)
+def test_only_a_change_nearer_the_truth_counts_as_a_correction(original: str, restored: str, corrects: bool) -> None:
+    # The clean crop can be misread too ('Room 305,' read with a full stop): refusing
+    # that change is right, so it must not count against the gate.
+    line = ChangedLine("truth", "latin", restored if corrects else original, original, restored, 0.9, None, {})
+    assert line.corrects == corrects
+    trial = GateTrial(changed=[line])
+    assert trial.lines_of("truth") == ([line] if corrects else [])

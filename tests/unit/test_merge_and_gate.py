@@ -214,6 +214,32 @@ def test_a_restoration_that_does_not_explain_the_original_pixels_is_refused() ->
     assert decide(original, restored, None, consistent).restore
 
 
+@pytest.mark.parametrize(
+    ("original_log_ratio", "lookalike_gain", "accepted"),
+    [(-0.2, -5.0, True), (-0.2, -1.0, False), (-0.2, None, False), (-3.0, -5.0, False)],
+)
+def test_the_pixels_are_held_to_the_looser_bar_only_when_the_original_crop_reads_the_restored_text_distinctly(
+    original_log_ratio: float, lookalike_gain: float | None, accepted: bool
+) -> None:
+    # A residual between the two bars: damage the restoration removed (a speck) when the
+    # original crop itself reads the restored text as well as its own and prefers it to
+    # all its look-alikes; otherwise possibly a glyph the recogniser cannot tell from its twin.
+    gate = GateConfig()
+    between = (gate.max_inconsistency + gate.distinct_max_inconsistency) / 2
+    original, restored = Reading("ocr_original", "Involce", 0.8), Reading("ocr_restored", "Invoice", 0.99)
+    evidence = Evidence(
+        original_log_ratio=original_log_ratio,
+        restored_log_ratio=-9.0,
+        inconsistency=between,
+        changed=1,
+        lookalike_gain=lookalike_gain,
+    )
+    decision = decide(original, restored, None, evidence, gate)
+    assert decision.restore == accepted, decision.reason
+    beyond = dataclasses.replace(evidence, inconsistency=gate.distinct_max_inconsistency + 1.0)
+    assert not decide(original, restored, None, beyond, gate).restore
+
+
 def test_only_an_independent_reader_confirms_and_case_does_not_matter_to_it() -> None:
     # Noise that the recogniser reads as 锅 with confidence; the restoration draws 制,
     # whose look-alike (利) the noise does not show either.
@@ -282,3 +308,9 @@ def test_policies() -> None:
         GateConfig(max_inconsistency=0.5)
     with pytest.raises(ConfigError, match="max_lookalike_gain"):
         GateConfig(max_lookalike_gain=-1.0)
+    with pytest.raises(ConfigError, match="distinct_max_inconsistency"):
+        GateConfig(distinct_max_inconsistency=0.0)
+    with pytest.raises(ConfigError, match="distinct_lookalike_gain"):
+        GateConfig(distinct_lookalike_gain=2.0)
+    with pytest.raises(ConfigError, match="distinct_min_log_ratio"):
+        GateConfig(distinct_min_log_ratio=1.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -61,3 +62,14 @@ def test_the_service_is_a_front_end() -> None:
     assert {name for _, name in used_from_below} == {"difftsr_ocr.serve.client"}, used_from_below
     client = (package / "serve" / "client.py").read_text(encoding="utf-8")
     assert not re.search(r"^\s*(?:from|import) (?:ray|starlette|difftsr_ocr\.serve)", client, re.MULTILINE)
+
+
+def test_readme_states_every_bar_of_the_safe_gate_as_the_code_sets_it() -> None:
+    from difftsr_ocr.gate import GateConfig
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    bars = [field for field in dataclasses.fields(GateConfig) if field.name != "policy"]
+    missing = [
+        f"`gate.{bar.name}` ({bar.default!r})" for bar in bars if f"`gate.{bar.name}` ({bar.default!r})" not in readme
+    ]
+    assert missing == []
