@@ -22,8 +22,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-import cv2
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from difftsr_ocr.config import PipelineConfig
 from difftsr_ocr.detect.base import Detector, TextRegion
@@ -49,6 +49,7 @@ from difftsr_ocr.merge import join_chunk_texts, merge_readings, same_reading
 from difftsr_ocr.recognize.base import Recognition, Recognizer
 from difftsr_ocr.recognize.ctc import CTCFrames
 from difftsr_ocr.recognize.orientation import OrientationClassifier, orient_lines
+from difftsr_ocr.recognize.restored import read_restored
 from difftsr_ocr.restore.background import BackgroundUpscaler, LanczosUpscaler
 from difftsr_ocr.restore.base import ProgressCallback, RestoredCrop, Restorer
 from difftsr_ocr.results import Block, Evidence, Line, Page, Reading
@@ -326,12 +327,16 @@ class Pipeline:
     def _read_restorations(self, page: PreparedPage) -> None:
         # Page by page: the recogniser pads a batch to its widest crop, which moves readings
         # a little, so a page reads the same whichever pages it was restored with (or resumed after).
+        # Pooling pages would save little anyway: on the CPU the cost follows the padded pixels
+        # (benchmarks/rapidocr_cost.py: 5% less CPU pooled, and 8 of 71 readings changed).
         restored = [line for line in page.lines if line.restored_crop is not None]
         with _Timer(page.timings, "recognize"):
-            # Read the restoration at the original crop's size and aspect: the gate compares
-            # two readings, and the recogniser resizes to its own height anyway.
-            views = [_resample(line.restored_crop, line.crop.shape[1], line.crop.shape[0]) for line in restored]
-            readings = self.recognizer.recognize(views) if restored else []
+            readings = read_restored(
+                self.recognizer,
+                [line.crop for line in restored],
+                [line.restored_crop for line in restored],
+                [Recognition(line.original.text, line.original.confidence, line.original_frames) for line in restored],
+            )
         for line, reading in zip(restored, readings, strict=True):
             line.restored = Reading("ocr_restored", reading.text, reading.confidence)
             line.restored_frames = reading.frames
@@ -341,7 +346,10 @@ class Pipeline:
     def finish(self, prepared: PreparedPage) -> PageResult:
         """Gate each line, composite the accepted ones, and merge the readings into results."""
         scale = int(self.config.output_scale)
-        with _Timer(prepared.timings, "merge"):
+        # The gate's pixel witness solves least squares of a few dozen unknowns per line:
+        # BLAS threads only spin on them (several times the CPU of one thread on a busy
+        # machine), and one thread gives what a one-core machine gives.
+        with _Timer(prepared.timings, "merge"), threadpool_limits(1, user_api="blas"):
             judged = [self._line_result(work, scale) for work in prepared.lines]
             lines = [line for line, _ in judged]
             patches = _accepted_patches(prepared.lines, [accepted for _, accepted in judged], scale)
@@ -537,14 +545,6 @@ def _snap_to_pixels(polygon: np.ndarray, page_size: tuple[int, int]) -> np.ndarr
         return polygon
     width, height = page_size
     return np.clip(box, 0, [width, height])
-
-
-def _resample(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """``image`` at ``width`` x ``height``: area-averaged where it shrinks, bicubic where it grows."""
-    if image.shape[:2] == (height, width):
-        return image
-    shrinking = image.shape[1] >= width and image.shape[0] >= height
-    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
 
 
 def _overlap_chars(line: LineWork) -> int:

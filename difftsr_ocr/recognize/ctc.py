@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["CTCFrames", "ctc_log_likelihood", "vocabulary_index"]
+__all__ = ["CTCFrames", "ctc_log_likelihood", "vocabulary_index", "whitespace_classes"]
 
 # Frames of evidence are kept to this many classes each (besides blank): with 256 the
 # log-likelihood of a reading stays within 0.1 of the full softmax's on upstream's LR lines.
@@ -40,6 +40,11 @@ def vocabulary_index(characters: Sequence[str]) -> dict[str, int]:
         if position and character and character not in index:
             index[character] = position
     return index
+
+
+def whitespace_classes(vocabulary: Mapping[str, int]) -> np.ndarray:
+    """The classes :class:`CTCFrames` counts as blank: blank itself (0) and every whitespace character."""
+    return np.array([0] + [index for char, index in vocabulary.items() if char.isspace()])
 
 
 def ctc_log_likelihood(emissions: np.ndarray, labels: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -103,11 +108,22 @@ class CTCFrames:
     vocabulary: Mapping[str, int]
 
     @classmethod
-    def from_probs(cls, probs: np.ndarray, vocabulary: Mapping[str, int], keep: int = KEPT_CLASSES) -> CTCFrames:
-        """From a ``[T, C]`` softmax whose class 0 is blank."""
+    def from_probs(
+        cls,
+        probs: np.ndarray,
+        vocabulary: Mapping[str, int],
+        keep: int = KEPT_CLASSES,
+        whitespace: np.ndarray | None = None,
+    ) -> CTCFrames:
+        """From a ``[T, C]`` softmax whose class 0 is blank.
+
+        ``whitespace`` is :func:`whitespace_classes` of ``vocabulary``, for a caller that
+        builds the frames of many crops: scanning a large alphabet costs more than the rest.
+        """
         probs = np.asarray(probs)
         frames, classes = probs.shape
-        whitespace = np.array([0] + [index for char, index in vocabulary.items() if char.isspace()])
+        if whitespace is None:
+            whitespace = whitespace_classes(vocabulary)
         blank = probs[:, whitespace].astype(np.float64).sum(axis=1)
         keep = max(1, min(keep, classes - len(whitespace)))
         # The best keep + |whitespace| classes hold the best keep others, whatever whitespace does.

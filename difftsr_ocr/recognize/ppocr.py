@@ -22,7 +22,7 @@ import numpy as np
 
 from difftsr_ocr.errors import ConfigError, WeightsError
 from difftsr_ocr.recognize.base import Recognition, check_crops, trim_frame
-from difftsr_ocr.recognize.ctc import CTCFrames, vocabulary_index
+from difftsr_ocr.recognize.ctc import CTCFrames, vocabulary_index, whitespace_classes
 from difftsr_ocr.runtime.onnx import create_session, resolve_model_path
 
 __all__ = ["DEFAULT_REC_MODEL", "PPOCRRecognizer", "ctc_greedy_decode", "load_character_list"]
@@ -68,6 +68,7 @@ def ctc_greedy_decode(
     if probs.ndim != 3 or probs.shape[2] != len(characters):
         raise ValueError(f"expected probabilities [B, T, {len(characters)}], got {probs.shape}")
     counts = [probs.shape[1]] * len(probs) if frames is None else list(frames)
+    whitespace = whitespace_classes(vocabulary) if vocabulary is not None else None
     results = []
     for padded, count in zip(probs, counts, strict=True):
         item = padded[:count]
@@ -76,7 +77,7 @@ def ctc_greedy_decode(
         keep[1:] &= indices[1:] != indices[:-1]
         text = "".join(characters[index] for index in indices[keep])
         confidence = float(values[keep].mean()) if keep.any() else 0.0
-        evidence = CTCFrames.from_probs(item, vocabulary) if vocabulary is not None else None
+        evidence = CTCFrames.from_probs(item, vocabulary, whitespace=whitespace) if vocabulary is not None else None
         results.append(Recognition(text=text, confidence=confidence, frames=evidence))
     return results
 

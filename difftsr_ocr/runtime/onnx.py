@@ -95,6 +95,11 @@ def create_session(
     # largest allocation ever seen for the life of the process.
     options.enable_cpu_mem_arena = False
     options.log_severity_level = 3
+    # Idle worker threads sleep instead of spinning for the next operator: the pipeline
+    # runs other work between (and beside) its model calls, and on a shared machine the
+    # spinning costs about a quarter more CPU for the same outputs.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
     if threads is not None:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1

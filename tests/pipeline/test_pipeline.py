@@ -118,6 +118,40 @@ def test_pages_are_restored_in_one_pooled_call(stages, degraded) -> None:
     assert [line.text for line in single.page.lines] == [line.text for line in results[0].page.lines]
 
 
+class _CountingRecognizer:
+    def __init__(self, recognizer: PPOCRRecognizer) -> None:
+        self.name, self.recognizer, self.crops = recognizer.name, recognizer, 0
+
+    def recognize(self, crops):
+        self.crops += len(crops)
+        return self.recognizer.recognize(crops)
+
+
+def test_an_unchanged_restoration_is_not_read_a_second_time(stages, degraded) -> None:
+    image, _ = degraded
+    recognizer = _CountingRecognizer(stages[1])
+    pipeline = Pipeline(stages[0], recognizer, IdentityRestorer(), config_from_dict({"device": "cpu"}))
+    prepared = pipeline.prepare(image)
+    read_while_preparing = recognizer.crops
+    pipeline.restore([prepared])
+    assert recognizer.crops == read_while_preparing
+    for line in prepared.lines:
+        assert (line.restored.text, line.restored.confidence) == (line.original.text, line.original.confidence)
+        assert line.restored_frames is line.original_frames
+    assert all(line.decision == "restored" for line in pipeline.finish(prepared).page.lines)
+
+
+def test_pages_restored_together_come_out_as_each_page_alone(stages, degraded) -> None:
+    image, _ = degraded
+    pipeline = _pipeline(stages, ClassicalRestorer())
+    pages = [image, np.ascontiguousarray(image[:700])]
+    together = pipeline.process(pages)
+    for index, (page, result) in enumerate(zip(pages, together, strict=True)):
+        alone = pipeline(page, index=index)
+        assert document_to_json(Document([alone.page])) == document_to_json(Document([result.page]))
+        assert np.array_equal(alone.image, result.image)
+
+
 def test_empty_page_gives_an_empty_result_and_the_same_image(stages) -> None:
     blank = np.full((300, 400, 3), 255, np.uint8)
     result = _pipeline(stages, ClassicalRestorer())(blank)

@@ -71,3 +71,15 @@ def test_kept_classes_approximate_the_rest() -> None:
     exact = CTCFrames.from_probs(probs, vocabulary, keep=199).log_likelihood(["一丁丂七丄"])
     sparse = CTCFrames.from_probs(probs, vocabulary, keep=8).log_likelihood(["一丁丂七丄"])
     assert abs(exact[0] - sparse[0]) < 0.05
+
+
+def test_frames_built_with_the_whitespace_classes_given_equal_those_built_without() -> None:
+    from difftsr_ocr.recognize.ctc import whitespace_classes
+
+    probs = _softmax(np.random.default_rng(5).normal(0, 2, (7, len(CHARACTERS))))
+    vocabulary = vocabulary_index(CHARACTERS)
+    assert whitespace_classes(vocabulary).tolist() == [0, 4]
+    given = CTCFrames.from_probs(probs, vocabulary, keep=2, whitespace=whitespace_classes(vocabulary))
+    found = CTCFrames.from_probs(probs, vocabulary, keep=2)
+    for field in ("blank", "keys", "log_probs", "rest"):
+        assert np.array_equal(getattr(given, field), getattr(found, field)), field

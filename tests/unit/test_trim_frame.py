@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from difftsr_ocr.recognize.base import trim_frame
+from difftsr_ocr.recognize.base import _differs_from, _ring, trim_frame
 
 
 def _textured(height: int, width: int, seed: int) -> np.ndarray:
@@ -30,3 +30,20 @@ def test_a_plain_crop_and_a_crop_without_surround_are_unchanged() -> None:
     assert trim_frame(plain) is plain
     busy = _textured(30, 90, 1)
     assert trim_frame(busy) is busy
+
+
+def _per_pixel(crop: np.ndarray) -> np.ndarray:
+    """Which pixels differ from the crop's surround colour, computed pixel by pixel."""
+    pixels = crop.astype(np.int16)
+    ring = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    outer = np.median(ring, axis=0)
+    return np.abs(pixels - outer).max(axis=2) > 48
+
+
+def test_the_table_lookup_marks_the_pixels_the_per_pixel_formula_marks() -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        crop = rng.integers(0, 256, (int(rng.integers(4, 40)), int(rng.integers(4, 120)), 3), dtype=np.uint8)
+        crop[: int(rng.integers(0, 4))] = rng.integers(0, 256, 3)
+        outer = np.median(_ring(crop.astype(np.int16)), axis=0)
+        assert np.array_equal(_differs_from(crop, outer), _per_pixel(crop))
