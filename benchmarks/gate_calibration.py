@@ -53,7 +53,7 @@ def _safe_accepts(line: ChangedLine, gate: GateConfig) -> bool:
 
 
 def _shares(trial: GateTrial, gate: GateConfig, script: str = "all") -> tuple[float, float]:
-    """(truth changes accepted, liar's lies refused) under ``gate``."""
+    """(corrections accepted, liar's lies refused) under ``gate``."""
     truth = [_safe_accepts(c, gate) for c in trial.lines_of("truth", script)]
     liar = [not _safe_accepts(c, gate) for c in trial.lines_of("liar", script)]
     return float(np.mean(truth)) if truth else float("nan"), float(np.mean(liar)) if liar else float("nan")
@@ -109,7 +109,7 @@ def main() -> int:
 
     current = GateConfig()
     ratios = (-2.0, -3.5, -5.0, -6.0, -8.0, -10.0, -12.0)
-    print("\nSafe gate sweep: truth changes accepted / liar's lies refused (all scripts; the other bars at default)")
+    print("\nSafe gate sweep: corrections accepted / liar's lies refused (all scripts; the other bars at default)")
     sweeps = {
         "max_inconsistency": (3.0, 3.6, 4.0, 5.0, math.inf),
         "max_lookalike_gain": (4.0, 5.0, 6.0, 7.0, math.inf),
@@ -138,7 +138,9 @@ def main() -> int:
     print(
         f"\nPolicies (safe: min_log_ratio {current.min_log_ratio:g}, max_restored_log_ratio "
         f"{current.max_restored_log_ratio:g}, max_inconsistency {current.max_inconsistency:g}, "
-        f"max_lookalike_gain {current.max_lookalike_gain:g})"
+        f"max_lookalike_gain {current.max_lookalike_gain:g}; distinct_max_inconsistency "
+        f"{current.distinct_max_inconsistency:g} where min_log_ratio >= {current.distinct_min_log_ratio:g} "
+        f"and lookalike_gain <= {current.distinct_lookalike_gain:g})"
     )
     print(f"{'policy':<8}{'script':<8}{'truth accepted':>16}{'liar refused':>14}{'CER truth':>11}{'CER liar':>10}")
     for policy in GATE_POLICIES:
