@@ -94,13 +94,13 @@ class GateConfig:
     max_inconsistency: float = 3.6
     max_lookalike_gain: float = 6.0
     # The pixel witness is there for what the recogniser cannot tell apart (an accent, a
-    # case, a stroke). When the original crop itself reads the restored text about as
-    # well as its own reading (witness 1 at or above distinct_min_log_ratio) and prefers
+    # case, a stroke). When the original crop itself reads the restored text not much
+    # worse than its own reading (witness 1 at or above distinct_min_log_ratio) and prefers
     # it to its every look-alike (witness 4 at or below distinct_lookalike_gain), the
     # recogniser has told them apart, and a local residual is more likely damage the
     # restoration removed (a speck, a cell of a column shifted): the pixels are then held
     # to the looser bar.
-    distinct_min_log_ratio: float = -1.0
+    distinct_min_log_ratio: float = -2.5
     distinct_lookalike_gain: float = -3.0
     distinct_max_inconsistency: float = 8.0
     # With an independent second reader agreeing (the TDM transcript), the original
