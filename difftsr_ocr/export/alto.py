@@ -46,10 +46,10 @@ _DECISION_DESCRIPTIONS = {
     "kept_original": "restoration ran but the trust gate kept the original pixels",
     "not_restored": "restoration did not run for this line",
 }
-# Written by hand because the file is written a page at a time. ElementTree could not have
-# made it anyway: it cannot combine a default namespace with unprefixed attributes (every
-# ALTO attribute is unprefixed), so element names stay unqualified and the namespace
-# declarations are plain attributes.
+# Written by hand: the file is written a page at a time, so the root never exists as an
+# element. The namespaces are declared here and the element names below stay unqualified,
+# since ElementTree cannot combine a default namespace with unprefixed attributes (every
+# ALTO attribute is unprefixed).
 _ROOT_TAG = (
     f'<alto xmlns="{ALTO_NAMESPACE}" xmlns:xsi="{_XSI}" '
     f'xsi:schemaLocation="{ALTO_NAMESPACE} {ALTO_SCHEMA_LOCATION}" SCHEMAVERSION="4.4">'
