@@ -8,9 +8,10 @@ file it finds.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,10 +27,12 @@ __all__ = [
     "FORMATS",
     "IMAGE_SUFFIXES",
     "atomic_write",
+    "atomic_write_chunks",
     "check_formats",
     "output_paths",
     "output_stem",
     "results_document",
+    "results_metadata",
     "write_documents",
     "write_outputs",
     "write_preview",
@@ -88,22 +91,30 @@ def output_stem(stem: str) -> str:
 
 def atomic_write(path: Path, text: str) -> None:
     """Write ``text`` so that ``path`` holds either nothing or the whole text, durably."""
-    with replacing(path) as partial:
-        partial.write_text(text, encoding="utf-8")
+    atomic_write_chunks(path, [text])
+
+
+def atomic_write_chunks(path: Path, chunks: Iterable[str]) -> None:
+    """Write the pieces of a text one after the other, so that ``path`` holds either nothing or all of them."""
+    with replacing(path) as partial, partial.open("w", encoding="utf-8") as file:
+        for chunk in chunks:
+            file.write(chunk)
+
+
+def results_metadata(source: str | Path, provenance: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The metadata of the document the JSON, hOCR and ALTO files are written from."""
+    return {
+        "source": printable(source),
+        "software": f"{SOFTWARE_NAME} {software_version()}",
+        **({"provenance": dict(provenance)} if provenance is not None else {}),
+    }
 
 
 def results_document(source: str | Path, pages: list[Page], provenance: Mapping[str, Any] | None = None) -> Document:
     """The document the JSON, hOCR and ALTO files are written from (the service answers with the same)."""
     from difftsr_ocr.results import Document
 
-    return Document(
-        pages=pages,
-        metadata={
-            "source": printable(source),
-            "software": f"{SOFTWARE_NAME} {software_version()}",
-            **({"provenance": dict(provenance)} if provenance is not None else {}),
-        },
-    )
+    return Document(pages=pages, metadata=results_metadata(source, provenance))
 
 
 def write_outputs(
@@ -128,7 +139,8 @@ def write_outputs(
         for result, path in zip(results, paths["preview"], strict=True):
             write_preview(result, path)
     sections = [report_section(item) for r in results for item in r.report_items] if "report" in formats else []
-    write_documents(source, paths, formats, [r.page for r in results], sections, provenance)
+    pages = [r.page for r in results]
+    write_documents(source, paths, formats, lambda: pages, lambda: sections, provenance)
     return [path for group in paths.values() for path in group]
 
 
@@ -145,27 +157,28 @@ def write_documents(
     source: Path,
     paths: Mapping[str, list[Path]],
     formats: tuple[str, ...],
-    pages: list[Page],
-    report_sections: list[str],
+    pages: Callable[[], Iterable[Page]],
+    report_sections: Callable[[], Iterable[str]],
     provenance: Mapping[str, Any] | None = None,
 ) -> None:
-    """The results formats (JSON, hOCR, ALTO, text, report) of one input, from its pages' results."""
-    from difftsr_ocr.export import (
-        document_to_alto,
-        document_to_hocr,
-        document_to_json,
-        document_to_text,
-        report_from_sections,
-    )
+    """The results formats (JSON, hOCR, ALTO, text, report) of one input, each file written a page at a time.
 
-    document = results_document(source, pages, provenance)
-    renderers: dict[str, Callable[[], str]] = {
-        "json": lambda: document_to_json(document),
-        "hocr": lambda: document_to_hocr(document),
-        "alto": lambda: document_to_alto(document),
-        "txt": lambda: document_to_text(document),
-        "report": lambda: report_from_sections(report_sections),
+    ``pages`` and ``report_sections`` give the input's pages' results and report cards
+    afresh on each call: each file takes one pass, so a long document's pages can be read
+    from disk one at a time instead of being held (:mod:`difftsr_ocr.pageparts`).
+    """
+    from difftsr_ocr import export
+
+    metadata = results_metadata(source, provenance)
+    # Made once, and only when hOCR or ALTO is asked for: it takes a pass over the pages.
+    shape = functools.cache(lambda: export.outline(pages()))
+    writers: dict[str, Callable[[], Iterator[str]]] = {
+        "json": lambda: export.json_chunks(pages(), metadata),
+        "hocr": lambda: export.hocr_chunks(pages(), shape()),
+        "alto": lambda: export.alto_chunks(pages(), shape()),
+        "txt": lambda: export.text_chunks(pages()),
+        "report": lambda: export.report_chunks(report_sections(), sum(1 for _ in report_sections())),
     }
     for name in formats:
         if name != "preview":
-            atomic_write(paths[name][0], renderers[name]())
+            atomic_write_chunks(paths[name][0], writers[name]())

@@ -157,7 +157,15 @@ class PageParts:
 
     def results(self) -> list[Page]:
         """Every page's results, in order (all pages must have parts)."""
-        return [Page.from_dict(self._record(index)["page"]) for index in range(self.pages)]
+        return list(self._pages())
+
+    def _pages(self) -> Iterator[Page]:
+        for index in range(self.pages):
+            yield Page.from_dict(self._record(index)["page"])
+
+    def _sections(self) -> Iterator[str]:
+        for index in range(self.pages):
+            yield from self._record(index)["report"]
 
     def _frames(self) -> Iterator[tuple[np.ndarray, Any]]:
         from difftsr_ocr.imageio import page_from_header
@@ -179,10 +187,9 @@ class PageParts:
             raise ValueError(f"{source}: pages {missing} have no part to assemble")
         paths = output_paths(source, self.pages, output_dir, self.formats, stem)
         save_pages(self._frames(), paths["image"][0])
-        # The report is one HTML string: held once, at the size of the file written.
-        sections = [section for index in range(self.pages) for section in self._record(index)["report"]]
+        # Each file is written a page at a time, every pass reading the parts again.
+        write_documents(source, paths, self.formats, self._pages, self._sections, provenance)
         pages = self.results()
-        write_documents(source, paths, self.formats, pages, sections, provenance)
         # Last: a kill before this leaves every part whole for the next run.
         for index, path in enumerate(paths.get("preview", [])):
             move_into_place(self._name(index, "preview.png"), path)

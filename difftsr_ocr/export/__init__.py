@@ -6,6 +6,11 @@
 * :func:`document_to_text`: plain text, one output line per detected line.
 * :func:`before_after_preview` / :func:`disagreement_report`: a picture and HTML for people.
 
+Each document format comes in pieces too, a page at a time (:func:`json_chunks`,
+:func:`hocr_chunks`, :func:`alto_chunks`, :func:`text_chunks`, :func:`report_chunks`;
+hOCR and ALTO take the :func:`outline` of the pages first): joined, the same text, so a
+long document is written without holding all its pages.
+
 Nothing here writes files or imports torch. Names are imported lazily so that asking
 for the text exporter does not load OpenCV.
 """
@@ -16,7 +21,9 @@ from difftsr_ocr._lazy import lazy_exports
 
 __all__ = [
     "ExportError",
+    "Outline",
     "ReportItem",
+    "alto_chunks",
     "before_after_preview",
     "disagreement_report",
     "document_from_json",
@@ -24,14 +31,21 @@ __all__ = [
     "document_to_hocr",
     "document_to_json",
     "document_to_text",
+    "hocr_chunks",
+    "json_chunks",
+    "outline",
     "page_to_alto",
+    "report_chunks",
     "report_from_sections",
     "report_section",
+    "text_chunks",
 ]
 
 _HOMES = {
     "ExportError": "difftsr_ocr.errors",
+    "Outline": "difftsr_ocr.export.base",
     "ReportItem": "difftsr_ocr.export.preview",
+    "alto_chunks": "difftsr_ocr.export.alto",
     "before_after_preview": "difftsr_ocr.export.preview",
     "disagreement_report": "difftsr_ocr.export.report",
     "document_from_json": "difftsr_ocr.export.json",
@@ -39,9 +53,14 @@ _HOMES = {
     "document_to_hocr": "difftsr_ocr.export.hocr",
     "document_to_json": "difftsr_ocr.export.json",
     "document_to_text": "difftsr_ocr.export.text",
+    "hocr_chunks": "difftsr_ocr.export.hocr",
+    "json_chunks": "difftsr_ocr.export.json",
+    "outline": "difftsr_ocr.export.base",
     "page_to_alto": "difftsr_ocr.export.alto",
+    "report_chunks": "difftsr_ocr.export.report",
     "report_from_sections": "difftsr_ocr.export.report",
     "report_section": "difftsr_ocr.export.report",
+    "text_chunks": "difftsr_ocr.export.text",
 }
 
 

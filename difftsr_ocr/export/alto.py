@@ -27,15 +27,15 @@ What goes where:
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from difftsr_ocr.export.base import require_pages, unit_interval, xml_text
+from difftsr_ocr.export.base import Outline, outline, require_pages, unit_interval, xml_text
 from difftsr_ocr.export.layout import Box, int_box, is_axis_aligned, line_frame, word_layout
-from difftsr_ocr.results import DECISIONS, Document, Line, Page
+from difftsr_ocr.results import Document, Line, Page
 from difftsr_ocr.version import SOFTWARE_NAME, software_version
 
-__all__ = ["ALTO_NAMESPACE", "ALTO_SCHEMA_LOCATION", "document_to_alto", "page_to_alto"]
+__all__ = ["ALTO_NAMESPACE", "ALTO_SCHEMA_LOCATION", "alto_chunks", "document_to_alto", "page_to_alto"]
 
 ALTO_NAMESPACE = "http://www.loc.gov/standards/alto/ns-v4#"
 ALTO_SCHEMA_LOCATION = "http://www.loc.gov/standards/alto/v4/alto-4-4.xsd"
@@ -46,6 +46,14 @@ _DECISION_DESCRIPTIONS = {
     "kept_original": "restoration ran but the trust gate kept the original pixels",
     "not_restored": "restoration did not run for this line",
 }
+# Written by hand: the file is written a page at a time, so the root never exists as an
+# element. The namespaces are declared here and the element names below stay unqualified,
+# since ElementTree cannot combine a default namespace with unprefixed attributes (every
+# ALTO attribute is unprefixed).
+_ROOT_TAG = (
+    f'<alto xmlns="{ALTO_NAMESPACE}" xmlns:xsi="{_XSI}" '
+    f'xsi:schemaLocation="{ALTO_NAMESPACE} {ALTO_SCHEMA_LOCATION}" SCHEMAVERSION="4.4">'
+)
 # A vertical line read top to bottom points about 90 degrees clockwise, i.e. -90.
 _DOWNWARD = -90.0
 
@@ -55,34 +63,24 @@ def document_to_alto(doc: Document) -> str:
 
     Raises :class:`~difftsr_ocr.export.base.ExportError` for a document without pages.
     """
-    require_pages(doc, "ALTO")
-    # ElementTree cannot combine a default namespace with unprefixed attributes (every
-    # ALTO attribute is unprefixed), so the namespace declarations are written as plain
-    # attributes and element names stay unqualified.
-    root = ET.Element("alto")
-    root.set("xmlns", ALTO_NAMESPACE)
-    root.set("xmlns:xsi", _XSI)
-    root.set("xsi:schemaLocation", f"{ALTO_NAMESPACE} {ALTO_SCHEMA_LOCATION}")
-    root.set("SCHEMAVERSION", "4.4")
-    _description(root, doc)
-    decisions = [d for d in DECISIONS if any(line.decision == d for page in doc.pages for line in page.lines)]
-    if decisions:
-        tags = _sub(root, "Tags")
-        for decision in decisions:
-            _sub(
-                tags,
-                "OtherTag",
-                ID=_tag_id(decision),
-                TYPE=_DECISION_TAG_TYPE,
-                LABEL=decision,
-                DESCRIPTION=_DECISION_DESCRIPTIONS[decision],
-            )
-    layout = _sub(root, "Layout")
-    for number, page in enumerate(doc.pages, start=1):
-        _page(layout, page, number)
-    ET.indent(root, space=" ")
-    body = ET.tostring(root, encoding="unicode")
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
+    return "".join(alto_chunks(doc.pages, outline(doc.pages)))
+
+
+def alto_chunks(pages: Iterable[Page], shape: Outline) -> Iterator[str]:
+    """The ALTO file in pieces, a page at a time; ``shape`` is :func:`~difftsr_ocr.export.base.outline` of ``pages``.
+
+    Joined, the pieces are :func:`document_to_alto`'s text. Raises
+    :class:`~difftsr_ocr.export.base.ExportError` for a document without pages.
+    """
+    require_pages(shape, "ALTO")
+    yield '<?xml version="1.0" encoding="UTF-8"?>\n' + _ROOT_TAG
+    yield "\n " + _xml(_description(shape), level=1)
+    if shape.decisions:
+        yield "\n " + _xml(_tags(shape.decisions), level=1)
+    yield "\n <Layout>"
+    for number, page in enumerate(pages, start=1):
+        yield "\n  " + _xml(_page(page, number), level=2)
+    yield "\n </Layout>\n</alto>\n"
 
 
 def page_to_alto(page: Page, metadata: Mapping[str, Any] | None = None) -> str:
@@ -90,31 +88,51 @@ def page_to_alto(page: Page, metadata: Mapping[str, Any] | None = None) -> str:
     return document_to_alto(Document(pages=[page], metadata=dict(metadata or {})))
 
 
-def _description(root: ET.Element, doc: Document) -> None:
-    description = _sub(root, "Description")
+def _xml(element: ET.Element, level: int) -> str:
+    """``element`` indented as a child ``level`` deep in the file, without the whitespace before it."""
+    ET.indent(element, space=" ", level=level)
+    return ET.tostring(element, encoding="unicode")
+
+
+def _description(shape: Outline) -> ET.Element:
+    description = ET.Element("Description")
     _sub(description, "MeasurementUnit").text = "pixel"
-    sources = {page.source for page in doc.pages}
-    if len(sources) == 1 and (source := sources.pop()):
+    if shape.shared_source:
         info = _sub(description, "sourceImageInformation")
-        _sub(info, "fileName").text = xml_text(source)
+        _sub(info, "fileName").text = xml_text(shape.shared_source)
     processing = _sub(description, "Processing", ID="processing_1")
     _sub(processing, "processingCategory").text = "contentGeneration"
-    restorers = sorted({page.restorer for page in doc.pages if page.restorer})
-    if restorers:
-        _sub(processing, "processingStepSettings").text = xml_text("restorer: " + ", ".join(restorers))
+    if shape.restorers:
+        _sub(processing, "processingStepSettings").text = xml_text("restorer: " + ", ".join(shape.restorers))
     software = _sub(processing, "processingSoftware")
     _sub(software, "softwareName").text = SOFTWARE_NAME
     _sub(software, "softwareVersion").text = software_version()
+    return description
 
 
-def _page(layout: ET.Element, page: Page, number: int) -> None:
-    element = _sub(
-        layout,
+def _tags(decisions: tuple[str, ...]) -> ET.Element:
+    tags = ET.Element("Tags")
+    for decision in decisions:
+        _sub(
+            tags,
+            "OtherTag",
+            ID=_tag_id(decision),
+            TYPE=_DECISION_TAG_TYPE,
+            LABEL=decision,
+            DESCRIPTION=_DECISION_DESCRIPTIONS[decision],
+        )
+    return tags
+
+
+def _page(page: Page, number: int) -> ET.Element:
+    element = ET.Element(
         "Page",
-        ID=f"page_{number}",
-        PHYSICAL_IMG_NR=str(page.index + 1),
-        WIDTH=str(page.width),
-        HEIGHT=str(page.height),
+        {
+            "ID": f"page_{number}",
+            "PHYSICAL_IMG_NR": str(page.index + 1),
+            "WIDTH": str(page.width),
+            "HEIGHT": str(page.height),
+        },
     )
     space = _sub(element, "PrintSpace", HPOS="0", VPOS="0", WIDTH=str(page.width), HEIGHT=str(page.height))
     # Lines are numbered through the page, so a line's id is the same as in hOCR.
@@ -125,6 +143,7 @@ def _page(layout: ET.Element, page: Page, number: int) -> None:
         for line, box in zip(block.lines, boxes, strict=True):
             line_number += 1
             _line(text_block, line, box, page, f"{number}_{line_number}")
+    return element
 
 
 def _line(block: ET.Element, line: Line, box: Box, page: Page, ident: str) -> None:

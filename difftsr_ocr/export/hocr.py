@@ -22,14 +22,15 @@ What goes where:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from html import escape
 
-from difftsr_ocr.export.base import require_pages, unit_interval, xml_text
+from difftsr_ocr.export.base import Outline, outline, require_pages, unit_interval, xml_text
 from difftsr_ocr.export.layout import Box, LineFrame, int_box, line_frame, word_layout
 from difftsr_ocr.results import Document, Line, Page
 from difftsr_ocr.version import SOFTWARE_NAME, software_version
 
-__all__ = ["CAPABILITIES", "document_to_hocr"]
+__all__ = ["CAPABILITIES", "document_to_hocr", "hocr_chunks"]
 
 # Everything this writer can produce; the spec forbids markup whose capability is not listed.
 CAPABILITIES = ("ocr_page", "ocr_carea", "ocr_par", "ocr_line", "ocrx_word", "ocrp_wconf")
@@ -58,22 +59,25 @@ def document_to_hocr(doc: Document) -> str:
 
     Raises :class:`~difftsr_ocr.export.base.ExportError` for a document without pages.
     """
-    require_pages(doc, "hOCR")
-    indices = [page.index for page in doc.pages]
-    numbered = len(set(indices)) == len(indices)
-    first_source = doc.pages[0].source
-    parts = [
-        _HEAD.format(
-            title=_esc(f"{SOFTWARE_NAME}: {first_source}" if first_source else SOFTWARE_NAME),
-            system=_esc(f"{SOFTWARE_NAME} {software_version()}"),
-            capabilities=" ".join(CAPABILITIES),
-            pages=len(doc.pages),
-        )
-    ]
-    for number, page in enumerate(doc.pages, start=1):
-        parts.extend(_page(page, number, numbered))
-    parts.append(_TAIL)
-    return "".join(parts)
+    return "".join(hocr_chunks(doc.pages, outline(doc.pages)))
+
+
+def hocr_chunks(pages: Iterable[Page], shape: Outline) -> Iterator[str]:
+    """The hOCR file in pieces, a page at a time; ``shape`` is :func:`~difftsr_ocr.export.base.outline` of ``pages``.
+
+    Joined, the pieces are :func:`document_to_hocr`'s text. Raises
+    :class:`~difftsr_ocr.export.base.ExportError` for a document without pages.
+    """
+    require_pages(shape, "hOCR")
+    yield _HEAD.format(
+        title=_esc(f"{SOFTWARE_NAME}: {shape.first_source}" if shape.first_source else SOFTWARE_NAME),
+        system=_esc(f"{SOFTWARE_NAME} {software_version()}"),
+        capabilities=" ".join(CAPABILITIES),
+        pages=shape.pages,
+    )
+    for number, page in enumerate(pages, start=1):
+        yield "".join(_page(page, number, shape.unique_indices))
+    yield _TAIL
 
 
 def _page(page: Page, number: int, numbered: bool) -> list[str]:

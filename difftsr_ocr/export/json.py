@@ -12,12 +12,13 @@ pages held their lines directly, are still read: each page's lines become one bl
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from difftsr_ocr.export.base import ExportError
-from difftsr_ocr.results import Document
+from difftsr_ocr.results import Document, Page
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "document_from_json", "document_to_json"]
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "document_from_json", "document_to_json", "json_chunks"]
 
 FORMAT_NAME = "difftsr-ocr.document"
 # Bump when a reader of the previous version would misread the new layout; additions
@@ -34,8 +35,29 @@ def document_to_json(doc: Document) -> str:
     str keys) for the round trip to be exact. NaN and infinity are refused, because
     they are not JSON and other readers would reject the file.
     """
-    envelope = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "document": doc.to_dict()}
-    return json.dumps(envelope, ensure_ascii=False, allow_nan=False, indent=1) + "\n"
+    return "".join(json_chunks(doc.pages, doc.metadata))
+
+
+def json_chunks(pages: Iterable[Page], metadata: Mapping[str, Any]) -> Iterator[str]:
+    """The results file in pieces, a page at a time; joined, :func:`document_to_json`'s text.
+
+    The envelope is laid out by hand, key for key as :meth:`Document.to_dict` and
+    ``json.dumps(..., indent=1)`` lay it out (the round-trip test fails if they part).
+    """
+    yield '{\n "format": ' + _nested(FORMAT_NAME, 1) + ',\n "version": ' + _nested(FORMAT_VERSION, 1)
+    yield ',\n "document": {\n  "pages": ['
+    separator = "\n   "
+    for page in pages:
+        yield separator + _nested(page.to_dict(), 3)
+        separator = ",\n   "
+    closing = "]" if separator == "\n   " else "\n  ]"
+    yield closing + ',\n  "metadata": ' + _nested(dict(metadata), 2) + "\n }\n}\n"
+
+
+def _nested(value: Any, depth: int) -> str:
+    """``value`` as JSON laid out to sit ``depth`` levels deep in an ``indent=1`` file."""
+    # Newlines inside strings are escaped, so every newline json.dumps writes is layout.
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, indent=1).replace("\n", "\n" + " " * depth)
 
 
 def document_from_json(text: str | bytes) -> Document:

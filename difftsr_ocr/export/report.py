@@ -11,7 +11,7 @@ cards of every line of a page with the same :data:`CARD_STYLE`.
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from html import escape
 
 import cv2
@@ -20,7 +20,15 @@ import numpy as np
 from difftsr_ocr.errors import InputImageError
 from difftsr_ocr.export.preview import DECISION_COLOURS, ReportItem
 
-__all__ = ["CARD_STYLE", "disagreement_report", "line_card", "png_data_uri", "report_from_sections", "report_section"]
+__all__ = [
+    "CARD_STYLE",
+    "disagreement_report",
+    "line_card",
+    "png_data_uri",
+    "report_chunks",
+    "report_from_sections",
+    "report_section",
+]
 
 _READING_LABELS = {
     "ocr_original": "OCR on original",
@@ -64,13 +72,22 @@ def report_section(item: ReportItem) -> str:
 
 
 def report_from_sections(sections: Sequence[str], title: str = "difftsr-ocr: lines to review") -> str:
-    """The report page around cards made by :func:`report_section` (a long document's, made page by page)."""
-    body = "\n".join(sections) if sections else "<p>No flagged lines.</p>"
-    return (
+    """The report page around cards made by :func:`report_section`."""
+    return "".join(report_chunks(sections, len(sections), title))
+
+
+def report_chunks(sections: Iterable[str], count: int, title: str = "difftsr-ocr: lines to review") -> Iterator[str]:
+    """:func:`report_from_sections`' page in pieces, a card at a time (``count``: how many ``sections`` yields)."""
+    yield (
         '<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n'
         f"<title>{escape(title)}</title>\n<style>body {{ font-family: sans-serif; margin: 1.5em; }}{CARD_STYLE}</style>"
-        f"\n</head>\n<body>\n<h1>{escape(title)}</h1>\n<p>{len(sections)} line(s).</p>\n{body}\n</body>\n</html>\n"
+        f"\n</head>\n<body>\n<h1>{escape(title)}</h1>\n<p>{count} line(s).</p>\n"
     )
+    separator = ""
+    for section in sections:
+        yield separator + section
+        separator = "\n"
+    yield ("" if separator else "<p>No flagged lines.</p>") + "\n</body>\n</html>\n"
 
 
 def line_card(item: ReportItem, heading: str) -> str:

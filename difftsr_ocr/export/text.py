@@ -8,9 +8,11 @@ counted too.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 from difftsr_ocr.results import Document, Page
 
-__all__ = ["document_to_text", "page_to_text"]
+__all__ = ["document_to_text", "page_to_text", "text_chunks"]
 
 
 def page_to_text(page: Page) -> str:
@@ -20,6 +22,14 @@ def page_to_text(page: Page) -> str:
 
 def document_to_text(doc: Document) -> str:
     """All pages, separated by one blank line, ending with a newline (empty for no pages)."""
-    if not doc.pages:
-        return ""
-    return "\n\n".join(page_to_text(page) for page in doc.pages) + "\n"
+    return "".join(text_chunks(doc.pages))
+
+
+def text_chunks(pages: Iterable[Page]) -> Iterator[str]:
+    """:func:`document_to_text`'s text in pieces, a page at a time."""
+    separator = ""
+    for page in pages:
+        yield separator + page_to_text(page)
+        separator = "\n\n"
+    if separator:
+        yield "\n"
