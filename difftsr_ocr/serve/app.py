@@ -111,6 +111,17 @@ def build_app(service: RestoreService) -> Starlette:
 
         return answer
 
+    bodies_arriving = 0
+
+    async def read_body(request: Request) -> bytes:
+        # Counted while a body streams in: a slow or stalled upload shows in /v1/stats.
+        nonlocal bodies_arriving
+        bodies_arriving += 1
+        try:
+            return await _read_body(request, limit)
+        finally:
+            bodies_arriving -= 1
+
     def _refuse(status: int, message: str) -> JSONResponse:
         line = printable(message)
         refusals[str(status)] = refusals.get(str(status), 0) + 1
@@ -126,7 +137,7 @@ def build_app(service: RestoreService) -> Starlette:
             raise _Refusal(415, f"{shown[:60]} is not taken here; send one of {', '.join(PAGE_MEDIA_TYPES)}")
         page = _page_number(request)
         name = request.query_params.get("name", "upload")[:200] or "upload"
-        return await _read_body(request, limit), media_type, name, page
+        return await read_body(request), media_type, name, page
 
     async def restore_page(request: Request) -> Any:
         return await service.restore_page(*await page_body(request))
@@ -137,7 +148,7 @@ def build_app(service: RestoreService) -> Starlette:
     async def restore_crops(request: Request) -> Any:
         if _media_type(request) != "application/json":
             raise _Refusal(415, 'send the crops as application/json: {"crops": [base64 PNG, ...]}')
-        body = await _read_body(request, limit)
+        body = await read_body(request)
         try:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError) as error:
@@ -151,7 +162,12 @@ def build_app(service: RestoreService) -> Starlette:
         return service.about()
 
     async def stats(request: Request) -> Any:
-        return {**service.stats.to_dict(), "refused": dict(refusals), "recent_refusals": list(recent_refusals)}
+        return {
+            **service.stats.to_dict(),
+            "bodies_arriving": bodies_arriving,
+            "refused": dict(refusals),
+            "recent_refusals": list(recent_refusals),
+        }
 
     async def page(request: Request) -> Any:
         return HTMLResponse(web_page())

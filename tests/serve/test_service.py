@@ -198,8 +198,12 @@ def test_a_client_that_hangs_up_mid_body_does_not_stop_the_others(service: str) 
             b"POST /v1/restore/page?name=cut.png HTTP/1.1\r\nHost: test\r\nContent-Type: image/png\r\n"
             b"Content-Length: 100000\r\n\r\n" + page_png()[:5000]
         )
-        # Time for the request to reach the replica, which is then waiting for the rest.
-        time.sleep(2.0)
+        # Hang up only once the replica is reading the body (on a loaded machine the
+        # request can take seconds to get there, and one dropped on the way is no test).
+        deadline = time.monotonic() + 60
+        while get_json(f"{service}/v1/stats")["bodies_arriving"] < 1:
+            assert time.monotonic() < deadline, "the request never reached the replica"
+            time.sleep(0.2)
     deadline = time.monotonic() + 60
     while not any("disconnected" in reason for reason in get_json(f"{service}/v1/stats")["recent_refusals"]):
         assert time.monotonic() < deadline, "the service never noticed the client leaving"
