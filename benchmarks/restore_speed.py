@@ -13,12 +13,16 @@ multiply-adds). On CUDA it also prints the share of the GPU's dense bf16 peak th
 step reaches (FLOPs counted once with torch's FlopCounterMode; --peak-tflops overrides
 the peak looked up from the device name). A batch that does not fit is reported as OOM.
 
+Steps are timed in wall time ("s/step") and in the process's CPU time ("cpu s"), which
+swings less on a machine shared with other jobs (see step_clock.py).
+
 The first row, "default-conv", is OUR code at batch 1, fp32, eager, with every
-convolution through PyTorch's default algorithm. It is not the official implementation.
+convolution through PyTorch's default kernel (no prepacked weights, no Winograd): what
+CpuFastConv2d buys. It is not the official implementation.
 With --official-dir PATH (a checkout of the official code, e.g. fetched under /tmp; it is
-imported from there at run time, never vendored, see official_step.py) an "official" row
-per batch (fp32, eager) times the official code's own joint step on the same device,
-torch and threads, and the last lines give ours/official per batch. Without it those rows
+imported from there at run time, never vendored, and needs einops; see official_step.py)
+an "official" row per batch (fp32, eager) times the official code's own joint step on the
+same device, torch and threads, and the last lines give ours/official per batch. Without it those rows
 are skipped, and the output says so. Rows are measured in rounds (--rounds), each round
 timing every row once, and each figure is the median over rounds (with the range of the
 step time when there are several), so that a machine whose speed drifts affects all rows
@@ -43,7 +47,7 @@ from step_clock import StepClock
 
 from difftsr_ocr.models.config import DiffTSRConfig, load_difftsr_config
 from difftsr_ocr.models.difftsr import DiffTSRNetworks, build_difftsr_networks, build_transocr
-from difftsr_ocr.models.layers import CpuFastConv2d
+from difftsr_ocr.models.layers import CpuFastConv2d, cpu_kernels
 from difftsr_ocr.models.text_prior import predict_text_prior
 from difftsr_ocr.models.transocr import TransOCR
 from difftsr_ocr.restore.difftsr import PRECISIONS, compile_networks
@@ -271,6 +275,8 @@ def main() -> None:
     gpu = torch.cuda.get_device_name(device) if on_gpu else f"CPU, {torch.get_num_threads()} threads"
     peak = _bf16_peak(device, args.peak_tflops)
     print(f"device: {gpu}; torch {torch.__version__}; loop: {'general=False' if args.refine_text else 'general=True'}")
+    if device.type == "cpu":
+        print("CPU kernels chosen by probes: " + ", ".join(f"{name} {on}" for name, on in cpu_kernels().items()))
     print("U-Net calls per crop: " + ", ".join(f"{name} {count}" for name, count in sampler_steps.items()))
 
     rows = [Row("default-conv", "fp32", 1, default_convolutions=True)]
