@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from difftsr_ocr.models.config import BERTConfig, MoMConfig
+from difftsr_ocr.models.layers import CpuFastLinear
 from difftsr_ocr.models.unet import UNet
 
 __all__ = ["BERTTextEncoder", "MoM"]
@@ -36,10 +37,10 @@ class _SelfAttention(nn.Module):
     def __init__(self, dim: int) -> None:
         super().__init__()
         inner = _HEADS * _DIM_HEAD
-        self.to_q = nn.Linear(dim, inner, bias=False)
-        self.to_k = nn.Linear(dim, inner, bias=False)
-        self.to_v = nn.Linear(dim, inner, bias=False)
-        self.to_out = nn.Linear(inner, dim)
+        self.to_q = CpuFastLinear(dim, inner, bias=False)
+        self.to_k = CpuFastLinear(dim, inner, bias=False)
+        self.to_v = CpuFastLinear(dim, inner, bias=False)
+        self.to_out = CpuFastLinear(inner, dim)
 
     def forward(self, x: Tensor) -> Tensor:
         b, n, _ = x.shape
@@ -59,7 +60,9 @@ class _FeedForward(nn.Module):
         super().__init__()
         inner = dim * _FF_MULT
         # Index 1 held a Dropout upstream; an Identity keeps the second Linear at key ``net.2``.
-        self.net = nn.Sequential(nn.Sequential(nn.Linear(dim, inner), nn.GELU()), nn.Identity(), nn.Linear(inner, dim))
+        self.net = nn.Sequential(
+            nn.Sequential(CpuFastLinear(dim, inner), nn.GELU()), nn.Identity(), CpuFastLinear(inner, dim)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
@@ -105,7 +108,7 @@ class _TransformerWrapper(nn.Module):
         self.norm = nn.LayerNorm(dim)
         # Only used for token logits, which BERTEmbedder never asks for (return_embeddings=True);
         # kept so the official keys load strictly.
-        self.to_logits = nn.Linear(dim, config.vocab_size)
+        self.to_logits = CpuFastLinear(dim, config.vocab_size)
 
     def forward(self, tokens: Tensor) -> Tensor:
         x = self.token_emb(tokens) + self.pos_emb(tokens.shape[1], tokens.device)

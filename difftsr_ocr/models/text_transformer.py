@@ -27,6 +27,7 @@ from torch import nn
 
 from difftsr_ocr.errors import ConfigError, WeightsError
 from difftsr_ocr.models.config import TDMConfig
+from difftsr_ocr.models.layers import CpuFastLinear
 
 __all__ = [
     "AXIAL_SPELLING_LEGACY",
@@ -93,10 +94,10 @@ class _Projections(nn.Module):
         self.heads = config.transformer_heads
         self.head_dim = dim // config.transformer_heads
         inner = self.head_dim * self.heads
-        self.to_q = nn.Linear(dim, inner, bias=False)
-        self.to_k = nn.Linear(dim, inner, bias=False)
-        self.to_v = nn.Linear(dim, inner, bias=False)
-        self.to_out = nn.Linear(inner, dim)
+        self.to_q = CpuFastLinear(dim, inner, bias=False)
+        self.to_k = CpuFastLinear(dim, inner, bias=False)
+        self.to_v = CpuFastLinear(dim, inner, bias=False)
+        self.to_out = CpuFastLinear(inner, dim)
 
     def _heads(self, x: torch.Tensor) -> torch.Tensor:
         # Head h owns features [h*head_dim, (h+1)*head_dim), as upstream's reshape/transpose.
@@ -143,8 +144,8 @@ class _FeedForward(nn.Module):
         super().__init__()
         self.config = config
         dim = config.transformer_dim
-        self.w1 = nn.Linear(dim, 4 * dim)
-        self.w2 = nn.Linear(4 * dim, dim)
+        self.w1 = CpuFastLinear(dim, 4 * dim)
+        self.w2 = CpuFastLinear(4 * dim, dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # linear-attention-transformer picks nn.GELU() (approximate="none"), not the tanh form.
@@ -240,14 +241,14 @@ class _TextTransformer(nn.Module):
         dim = config.transformer_dim
         stages = config.transformer_blocks * config.transformer_depth
         self.first = nn.Embedding(config.num_classes, dim)
-        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.Softplus(), nn.Linear(4 * dim, dim * stages))
+        self.mlp = nn.Sequential(CpuFastLinear(dim, 4 * dim), nn.Softplus(), CpuFastLinear(4 * dim, dim * stages))
         self.axial_pos_emb = _AxialPositions(config)
         self.transformer_blocks = nn.ModuleList(
             nn.ModuleList(_DepthOneTransformer(config) for _ in range(config.transformer_depth))
             for _ in range(config.transformer_blocks)
         )
         self.norm = nn.LayerNorm(dim)
-        self.out = nn.Linear(dim, config.num_classes)
+        self.out = CpuFastLinear(dim, config.num_classes)
 
     def _local_mask(self, length: int, device: torch.device) -> torch.Tensor:
         window = torch.arange(length, device=device) // self.config.transformer_local_size

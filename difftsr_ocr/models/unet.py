@@ -26,7 +26,7 @@ from torch import nn
 
 from difftsr_ocr.errors import ConfigError
 from difftsr_ocr.models.config import UNetConfig
-from difftsr_ocr.models.layers import CpuFastConv2d, GroupNorm32, timestep_embedding
+from difftsr_ocr.models.layers import CpuFastConv2d, CpuFastLinear, GroupNorm32, timestep_embedding
 
 __all__ = ["UNet"]
 
@@ -55,7 +55,7 @@ class ResBlock(nn.Module):
             nn.SiLU(),
             CpuFastConv2d(channels, out_channels, 3, padding=1),
         )
-        self.emb_layers = nn.Sequential(nn.SiLU(), nn.Linear(emb_channels, out_channels))
+        self.emb_layers = nn.Sequential(nn.SiLU(), CpuFastLinear(emb_channels, out_channels))
         self.out_layers = nn.Sequential(
             GroupNorm32(_GROUPS, out_channels, eps=_RESBLOCK_EPS),
             nn.SiLU(),
@@ -90,10 +90,10 @@ class Attention(nn.Module):
         inner_dim = heads * dim_head
         self.heads = heads
         self.dim_head = dim_head
-        self.to_q = nn.Linear(query_dim, inner_dim, bias=False)
-        self.to_k = nn.Linear(context_dim, inner_dim, bias=False)
-        self.to_v = nn.Linear(context_dim, inner_dim, bias=False)
-        self.to_out = nn.Sequential(nn.Linear(inner_dim, query_dim), nn.Dropout(dropout))
+        self.to_q = CpuFastLinear(query_dim, inner_dim, bias=False)
+        self.to_k = CpuFastLinear(context_dim, inner_dim, bias=False)
+        self.to_v = CpuFastLinear(context_dim, inner_dim, bias=False)
+        self.to_out = nn.Sequential(CpuFastLinear(inner_dim, query_dim), nn.Dropout(dropout))
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         context = x if context is None else context
@@ -109,7 +109,7 @@ class Attention(nn.Module):
 class GEGLU(nn.Module):
     def __init__(self, dim_in: int, dim_out: int) -> None:
         super().__init__()
-        self.proj = nn.Linear(dim_in, dim_out * 2)
+        self.proj = CpuFastLinear(dim_in, dim_out * 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x, gate = self.proj(x).chunk(2, dim=-1)
@@ -121,7 +121,7 @@ class FeedForward(nn.Module):
 
     def __init__(self, dim: int, dropout: float, mult: int = 4) -> None:
         super().__init__()
-        self.net = nn.Sequential(GEGLU(dim, dim * mult), nn.Dropout(dropout), nn.Linear(dim * mult, dim))
+        self.net = nn.Sequential(GEGLU(dim, dim * mult), nn.Dropout(dropout), CpuFastLinear(dim * mult, dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -213,7 +213,7 @@ class UNet(nn.Module):
             heads, dim_head = _heads(config, ch)
             return SpatialTransformer(ch, heads, dim_head, config.transformer_depth, config.context_dim, dropout)
 
-        self.time_embed = nn.Sequential(nn.Linear(mc, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
+        self.time_embed = nn.Sequential(CpuFastLinear(mc, emb_dim), nn.SiLU(), CpuFastLinear(emb_dim, emb_dim))
 
         self.input_blocks = nn.ModuleList([_Stage([CpuFastConv2d(config.in_channels, mc, 3, padding=1)])])
         skip_channels = [mc]
@@ -266,6 +266,10 @@ class UNet(nn.Module):
         emb = self.time_embed(timestep_embedding(timesteps, self.config.model_channels).to(dtype))
         context = context.to(dtype)
         h = x.to(dtype)
+        if h.device.type == "cpu":
+            # Channels-last on CPU: oneDNN convolves NHWC maps without converting them on every
+            # call, and the spatial transformers' [B, H*W, C] token view of them needs no copy.
+            h = h.contiguous(memory_format=torch.channels_last)
         skips = []
         for stage in self.input_blocks:
             h = stage(h, emb, context)
@@ -273,4 +277,4 @@ class UNet(nn.Module):
         h = self.middle_block(h, emb, context)
         for stage in self.output_blocks:
             h = stage(torch.cat([h, skips.pop()], dim=1), emb, context)
-        return self.out(h).to(x.dtype)
+        return self.out(h).to(x.dtype).contiguous()

@@ -46,6 +46,7 @@ def test_tiny_a_idm_unet_matches_official_output() -> None:
     with torch.no_grad():
         out = tiny_a_idm_unet()(io["unet_in_x"], io["unet_in_timesteps"], io["unet_in_context"])
     assert out.dtype == torch.float32
+    assert out.is_contiguous()  # channels-last inside on CPU, NCHW at the door
     assert_matches(out, io["unet_out"], "unet_out")
 
 
@@ -119,31 +120,68 @@ def test_rejects_conv_resampling_config() -> None:
 
 
 @pytest.mark.parametrize(
-    ("kernel", "shape", "tolerance"),
+    ("kernel", "shape", "channels_last", "tolerance"),
     [
-        (3, (1, 64, 4, 16), 1e-5),  # small map: unfold + GEMM
-        (3, (2, 64, 8, 8), 1e-5),  # small map over a batch
-        (1, (1, 64, 4, 16), 1e-5),  # 1x1 on a small map: GEMM without unfold
-        (3, (1, 64, 16, 32), 1e-5),  # in between: the regular convolution
-        # Large map: Winograd, one image at a time. Its transforms cost precision: errors of
-        # ~3e-5 on outputs of ~1 (a direct convolution: ~1e-6), still 1/3 of the reference rule.
-        (3, (2, 64, 64, 128), 1e-4),
+        (3, (1, 64, 4, 16), True, 1e-5),  # the U-Nets' maps: oneDNN with prepacked weights
+        (3, (2, 64, 8, 8), True, 1e-5),
+        (1, (1, 64, 4, 16), True, 1e-5),
+        (3, (1, 64, 16, 32), False, 1e-5),  # NCHW (the VAE's): PyTorch's own kernel
+        # Large map: Winograd where this CPU runs it clearly faster. Its transforms cost
+        # precision: errors of ~3e-5 on outputs of ~1 (a direct convolution: ~1e-6).
+        (3, (2, 64, 64, 128), False, 1e-4),
+        (3, (2, 64, 64, 128), True, 1e-4),
     ],
 )
 def test_cpu_fast_convolution_agrees_with_a_float64_convolution(
-    kernel: int, shape: tuple[int, ...], tolerance: float
+    kernel: int, shape: tuple[int, ...], channels_last: bool, tolerance: float
 ) -> None:
     from difftsr_ocr.models.layers import CpuFastConv2d
 
     torch.manual_seed(0)
     conv = CpuFastConv2d(64, 96, kernel, padding=kernel // 2)
     x = torch.randn(shape)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
         expected = torch.nn.functional.conv2d(
             x.double(), conv.weight.double(), conv.bias.double(), padding=kernel // 2
         ).float()
         result = conv(x)
     torch.testing.assert_close(result, expected, atol=tolerance, rtol=tolerance)
+    # The layout a caller gives is the layout it gets back.
+    assert result.is_contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+
+
+def test_cpu_fast_convolution_repacks_weights_that_change() -> None:
+    import copy
+    import pickle
+
+    from difftsr_ocr.models.layers import CpuFastConv2d
+
+    torch.manual_seed(0)
+    conv = CpuFastConv2d(32, 32, 3, padding=1)
+    x = torch.randn(1, 32, 4, 16).contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        conv(x)  # packs the weights
+    with torch.no_grad():
+        conv.load_state_dict({"weight": 2 * conv.weight, "bias": conv.bias})  # in place: same storage
+    with torch.inference_mode():
+        expected = F.conv2d(x, conv.weight, conv.bias, padding=1)
+        torch.testing.assert_close(conv(x), expected, atol=1e-5, rtol=1e-5)
+        # Copies and pickles leave the packed weights behind and make their own.
+        for clone in (copy.deepcopy(conv), pickle.loads(pickle.dumps(conv))):
+            torch.testing.assert_close(clone(x), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_cpu_fast_linear_agrees_with_a_float64_linear() -> None:
+    from difftsr_ocr.models.layers import CpuFastLinear
+
+    torch.manual_seed(0)
+    linear = CpuFastLinear(64, 96)
+    x = torch.randn(2, 64, 10).transpose(1, 2)  # [B, N, C] views, as the U-Net's tokens
+    with torch.inference_mode():
+        expected = F.linear(x.double(), linear.weight.double(), linear.bias.double()).float()
+        torch.testing.assert_close(linear(x), expected, atol=1e-5, rtol=1e-5)
 
 
 def test_cpu_fast_convolution_leaves_size_changing_convolutions_to_torch() -> None:
