@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from difftsr_ocr.config import PipelineConfig
 from difftsr_ocr.detect.base import Detector, TextRegion
@@ -346,10 +345,7 @@ class Pipeline:
     def finish(self, prepared: PreparedPage) -> PageResult:
         """Gate each line, composite the accepted ones, and merge the readings into results."""
         scale = int(self.config.output_scale)
-        # The gate's pixel witness solves least squares of a few dozen unknowns per line:
-        # BLAS threads only spin on them (several times the CPU of one thread on a busy
-        # machine), and one thread gives what a one-core machine gives.
-        with _Timer(prepared.timings, "merge"), threadpool_limits(1, user_api="blas"):
+        with _Timer(prepared.timings, "merge"):
             judged = [self._line_result(work, scale) for work in prepared.lines]
             lines = [line for line, _ in judged]
             patches = _accepted_patches(prepared.lines, [accepted for _, accepted in judged], scale)

@@ -93,3 +93,22 @@ def test_a_blur_that_turns_along_a_bent_line_is_explained_piece_by_piece() -> No
 def test_a_crop_explains_itself_exactly() -> None:
     crop = _line("Invoice No. 2024-0117", "latin")
     assert inconsistency(crop, crop) == pytest.approx(1.0, abs=0.05)
+
+
+def test_the_fit_is_solved_on_one_blas_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A few dozen unknowns: BLAS threads only spin on them, many times the CPU on a busy machine.
+    from threadpoolctl import threadpool_info
+
+    from difftsr_ocr import consistency
+
+    seen: list[list[int]] = []
+    fit = consistency._fit_degradation
+
+    def recording(original: np.ndarray, restored: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        seen.append([pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"])
+        return fit(original, restored)
+
+    monkeypatch.setattr(consistency, "_fit_degradation", recording)
+    crop = _line("Invoice No. 2024-0117", "latin")
+    inconsistency(crop, crop)
+    assert seen and seen[0] and all(threads == 1 for threads in seen[0])
